@@ -1,0 +1,1 @@
+//! sxsaudit (being written).
