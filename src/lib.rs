@@ -1,1 +1,12 @@
-//! sxsaudit (being written).
+//! sxsaudit: audit the WinSxS component store of an offline Windows image.
+#![deny(missing_docs)]
+
+pub mod format;
+pub mod audit;
+pub mod codec;
+pub mod error;
+pub mod exit;
+pub mod findings;
+pub mod hash;
+pub mod progress;
+pub mod store;

@@ -1,0 +1,390 @@
+//! The audit: every manifest of the store against the payloads it names.
+//!
+//! Two parallel phases. First each manifest is read, decoded if compressed, parsed, checked
+//! against its keyform, and each `<file>` resolved in its component folder (case-insensitively)
+//! into a hashing job or a finding. Then the jobs are hashed, largest first so that both cores
+//! stay busy to the end, each worker streaming through its own reused buffer. Findings are
+//! sorted at the end, so every report is byte-identical whatever the thread count.
+//!
+//! Only the root file `WinSxS\<keyform>\<name>` is compared with the manifest digest: the
+//! `f\`, `r\` and `n\` folders of a component hold update differentials (formats.md §3.4), and
+//! exact name resolution never reaches them.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+
+use crate::codec::{self, Codecs};
+use crate::error::Result;
+use crate::findings::{Finding, Kind, Totals};
+use crate::format::digest::{self, Expected};
+use crate::format::manifest::{self, Manifest};
+use crate::format::{keyform, Container};
+use crate::hash::Hasher;
+use crate::progress::Progress;
+use crate::store::{DirEntry, EntryKind, FolderResolver, Image, Resolved};
+
+/// Larger than any real manifest (the largest known decodes to 3.3 MB).
+pub const MAX_MANIFEST_BYTES: usize = 64 << 20;
+
+/// How to run an audit.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Draw a progress bar on stderr (when it is a terminal).
+    pub progress: bool,
+}
+
+/// Everything an audit found.
+#[derive(Debug, Clone)]
+pub struct Audit {
+    /// The image as the user named it.
+    pub input: String,
+    /// Which level of the image that was.
+    pub layout: crate::store::Layout,
+    /// Counts.
+    pub totals: Totals,
+    /// Sorted findings.
+    pub findings: Vec<Finding>,
+    /// Things the user should know that are not findings (sorted, deduplicated).
+    pub notes: Vec<String>,
+    /// Wall-clock time (text report only: never in machine formats, which must be stable).
+    pub elapsed: Duration,
+}
+
+impl Audit {
+    /// Number of findings of a kind.
+    pub fn count(&self, kind: Kind) -> u64 {
+        self.findings.iter().filter(|f| f.kind == kind).count() as u64
+    }
+
+    /// The exit status.
+    pub fn exit_code(&self) -> u8 {
+        crate::exit::for_findings(&self.findings)
+    }
+}
+
+/// A payload to hash.
+struct Job {
+    component: String,
+    file: String,
+    parts: Vec<String>,
+    path: String,
+    size: u64,
+    expected: Expected,
+}
+
+/// What planning one manifest gave.
+#[derive(Default)]
+struct Planned {
+    findings: Vec<Finding>,
+    jobs: Vec<Job>,
+    notes: Vec<String>,
+    compressed: bool,
+    has_files: bool,
+    files: u64,
+}
+
+fn finding(kind: Kind, component: &str, file: Option<&str>, path: String, detail: String) -> Finding {
+    Finding { kind, component: component.to_string(), file: file.map(str::to_string), path, algorithm: None, expected: None, actual: None, detail }
+}
+
+/// Read a whole (small) file through the source, refusing more than `cap` bytes.
+pub fn read_capped(image: &Image, parts: &[&str], cap: usize) -> std::io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    image.source.read(parts, &mut |chunk| {
+        if out.len() + chunk.len() > cap {
+            return Err(std::io::Error::other(format!("larger than the {} MiB limit", cap >> 20)));
+        }
+        out.extend_from_slice(chunk);
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Audit `image`.
+pub fn run(image: &Image, codecs: &Codecs, opts: &Options) -> Result<Audit> {
+    let start = Instant::now();
+    let ws = image.winsxs();
+    let mut manifests_dir = ws.clone();
+    let listing = image.source.list(&ws).map_err(|e| crate::error::Error::io(image.source.display_path(&ws), e))?;
+    let manifests_name = crate::store::find(&listing, "Manifests").map(|e| e.name.clone()).unwrap_or_else(|| "Manifests".into());
+    manifests_dir.push(&manifests_name);
+    // Component folders, by lower-case name: one listing of WinSxS serves every manifest.
+    let folders: HashMap<String, DirEntry> = listing.into_iter().map(|e| (e.name.to_ascii_lowercase(), e)).collect();
+
+    let mut manifests: Vec<DirEntry> = image
+        .source
+        .list(&manifests_dir)
+        .map_err(|e| crate::error::Error::io(image.source.display_path(&manifests_dir), e))?
+        .into_iter()
+        .filter(|e| e.name.to_ascii_lowercase().ends_with(".manifest"))
+        .collect();
+    manifests.sort_by(|a, b| a.name.cmp(&b.name));
+    if manifests.is_empty() {
+        return Err(crate::error::Error::NotAnImage {
+            path: image.input.clone(),
+            reason: format!("{} holds no .manifest files: nothing to verify", image.source.display_path(&manifests_dir)),
+        });
+    }
+
+    let planned: Vec<Planned> = manifests.par_iter().map(|m| plan(image, codecs, &manifests_dir, &folders, m)).collect();
+
+    let mut totals = Totals { manifests: manifests.len() as u64, ..Totals::default() };
+    let mut findings = Vec::new();
+    let mut notes = Vec::new();
+    let mut jobs = Vec::new();
+    for p in planned {
+        totals.manifests_compressed += p.compressed as u64;
+        totals.components += p.has_files as u64;
+        totals.payload_files += p.files;
+        findings.extend(p.findings);
+        notes.extend(p.notes);
+        jobs.extend(p.jobs);
+    }
+    // Largest first: the long files start early and the small ones fill in at the end.
+    jobs.sort_by(|a, b| b.size.cmp(&a.size).then_with(|| a.path.cmp(&b.path)));
+    let total_bytes = jobs.iter().map(|j| j.size).sum();
+    let progress = Progress::new(opts.progress, jobs.len() as u64, total_bytes);
+    let done = AtomicU64::new(0);
+    let hashed = AtomicU64::new(0);
+    let total_jobs = jobs.len() as u64;
+    let results: Vec<Option<Finding>> = jobs
+        .par_iter()
+        .map(|job| {
+            let (f, bytes) = check(image, codecs, job);
+            hashed.fetch_add(bytes, Ordering::Relaxed);
+            progress.inc(job.size, done.fetch_add(1, Ordering::Relaxed) + 1, total_jobs);
+            f
+        })
+        .collect();
+    progress.finish();
+    findings.extend(results.into_iter().flatten());
+    findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    notes.sort();
+    notes.dedup();
+    totals.bytes_hashed = hashed.into_inner();
+    Ok(Audit {
+        input: image.input.display().to_string(),
+        layout: image.layout,
+        totals,
+        findings,
+        notes,
+        elapsed: start.elapsed(),
+    })
+}
+
+/// Report path of a file in the store: `Windows/WinSxS/...`, whatever level the user gave.
+fn store_path<S: AsRef<str>>(parts: &[S]) -> String {
+    let mut p = String::from("Windows/WinSxS");
+    for s in parts {
+        p.push('/');
+        p.push_str(s.as_ref());
+    }
+    p
+}
+
+fn plan(image: &Image, codecs: &Codecs, manifests_dir: &[&str], folders: &HashMap<String, DirEntry>, entry: &DirEntry) -> Planned {
+    let mut out = Planned::default();
+    let name = &entry.name;
+    let component = name[..name.len() - ".manifest".len()].to_string();
+    let mpath = store_path(&["Manifests", name.as_str()]);
+    let corrupt = |out: &mut Planned, detail: String| out.findings.push(finding(Kind::ManifestCorrupt, &component, None, mpath.clone(), detail));
+    match entry.kind {
+        EntryKind::File => {}
+        EntryKind::Symlink => {
+            out.findings.push(finding(Kind::Unreadable, &component, None, mpath, "the manifest is a symbolic link, which is never followed".into()));
+            return out;
+        }
+        _ => {
+            out.findings.push(finding(Kind::Unreadable, &component, None, mpath, "the manifest is not a regular file".into()));
+            return out;
+        }
+    }
+    let mut parts = manifests_dir.to_vec();
+    parts.push(name);
+    let bytes = match read_capped(image, &parts, MAX_MANIFEST_BYTES) {
+        Ok(b) => b,
+        Err(e) => {
+            out.findings.push(finding(Kind::Unreadable, &component, None, mpath, format!("cannot read the manifest: {e}")));
+            return out;
+        }
+    };
+    let container = Container::sniff(&bytes);
+    out.compressed = container == Container::Dcm;
+    let xml = match codecs.manifest(container, &bytes) {
+        codec::Decoded::Bytes(b) => b,
+        codec::Decoded::Unverifiable(why) => {
+            out.findings.push(finding(Kind::Unverifiable, &component, None, mpath, why));
+            return out;
+        }
+        codec::Decoded::Corrupt(why) => {
+            corrupt(&mut out, why);
+            return out;
+        }
+    };
+    let m: Manifest = match manifest::parse(&xml) {
+        Ok(m) => m,
+        Err(e) => {
+            let how = if out.compressed { "the decoded manifest " } else { "the manifest " };
+            corrupt(&mut out, format!("{how}{e}"));
+            return out;
+        }
+    };
+    let computed = keyform::keyform(&m.identity);
+    if !computed.eq_ignore_ascii_case(&component) {
+        out.findings.push(finding(Kind::KeyformMismatch, &component, None, mpath.clone(), format!("its identity gives the keyform {computed}")));
+    }
+    if m.files.is_empty() {
+        return out;
+    }
+    out.has_files = true;
+    let folder = folders.get(&component.to_ascii_lowercase());
+    let ws = image.winsxs();
+    let mut resolver = folder.filter(|f| f.kind == EntryKind::Dir).map(|f| {
+        let mut base = ws.clone();
+        base.push(f.name.as_str());
+        FolderResolver::new(&*image.source, base)
+    });
+    let folder_name = folder.map(|f| f.name.clone()).unwrap_or_else(|| component.clone());
+    for file in &m.files {
+        out.files += 1;
+        let fname = file.name.as_str();
+        let parts = match manifest::name_components(fname) {
+            Ok(p) => p,
+            Err(why) => {
+                corrupt(&mut out, why);
+                continue;
+            }
+        };
+        let mut shown: Vec<&str> = vec![folder_name.as_str()];
+        shown.extend(&parts);
+        let fpath = store_path(&shown);
+        let Some(resolver) = resolver.as_mut() else {
+            let why = match folder {
+                Some(f) if f.kind == EntryKind::Symlink => "the component folder is a symbolic link, which is never followed",
+                Some(_) => "the component folder is not a folder",
+                None => "the component folder is absent",
+            };
+            let kind = if folder.is_some() { Kind::Unreadable } else { Kind::MissingPayload };
+            out.findings.push(finding(kind, &component, Some(fname), fpath, why.into()));
+            continue;
+        };
+        let (stored, found) = match resolver.resolve(&parts) {
+            Resolved::Found(stored, e) => (stored, e),
+            Resolved::Missing => {
+                out.findings.push(finding(Kind::MissingPayload, &component, Some(fname), fpath, "the payload file is absent".into()));
+                continue;
+            }
+            Resolved::Error(e) => {
+                out.findings.push(finding(Kind::Unreadable, &component, Some(fname), fpath, e));
+                continue;
+            }
+        };
+        let mut real: Vec<String> = vec![folder_name.clone()];
+        real.extend(stored);
+        let fpath = store_path(&real);
+        match found.kind {
+            EntryKind::File => {}
+            EntryKind::Symlink => {
+                out.findings.push(finding(Kind::Unreadable, &component, Some(fname), fpath, "the payload is a symbolic link, which is never followed".into()));
+                continue;
+            }
+            EntryKind::Dir => {
+                out.findings.push(finding(Kind::Unreadable, &component, Some(fname), fpath, "the payload is a folder, not a file".into()));
+                continue;
+            }
+            EntryKind::Other => {
+                out.findings.push(finding(Kind::Unreadable, &component, Some(fname), fpath, "the payload is not a regular file".into()));
+                continue;
+            }
+        }
+        let expected = match digest::resolve(file.hash.as_ref(), file.legacy_hash.is_some()) {
+            Ok(e) => e,
+            Err(why) => {
+                out.findings.push(finding(Kind::Unverifiable, &component, Some(fname), fpath, why));
+                continue;
+            }
+        };
+        let mut parts: Vec<String> = ws.iter().map(|s| s.to_string()).collect();
+        parts.extend(real);
+        out.jobs.push(Job { component: component.clone(), file: fname.to_string(), parts, path: fpath, size: found.size, expected });
+    }
+    out
+}
+
+/// How a payload's bytes came out.
+enum Content {
+    /// Streamed straight into the hasher.
+    Hashed(Vec<u8>),
+    /// Compressed: collected whole, to be decoded.
+    Compressed(Container, Vec<u8>),
+}
+
+/// Hash one payload; a finding when it is bad. Also returns the bytes hashed.
+fn check(image: &Image, codecs: &Codecs, job: &Job) -> (Option<Finding>, u64) {
+    let parts: Vec<&str> = job.parts.iter().map(String::as_str).collect();
+    let algorithm = job.expected.algorithm;
+    let mut hasher = Some(Hasher::new(algorithm));
+    let mut compressed: Option<(Container, Vec<u8>)> = None;
+    let mut bytes = 0u64;
+    let mut first = true;
+    let read = image.source.read(&parts, &mut |chunk| {
+        if first {
+            first = false;
+            let c = Container::sniff(chunk);
+            if c != Container::Plain {
+                compressed = Some((c, Vec::new()));
+            }
+        }
+        if let Some((_, buf)) = compressed.as_mut() {
+            if buf.len() + chunk.len() > codec::MAX_COMPRESSED_PAYLOAD {
+                return Err(std::io::Error::other("compressed payload larger than the limit"));
+            }
+            buf.extend_from_slice(chunk);
+        } else if let Some(h) = hasher.as_mut() {
+            h.update(chunk);
+            bytes += chunk.len() as u64;
+        }
+        Ok(())
+    });
+    let mk = |kind: Kind, detail: String| Finding {
+        kind,
+        component: job.component.clone(),
+        file: Some(job.file.clone()),
+        path: job.path.clone(),
+        algorithm: Some(algorithm),
+        expected: Some(job.expected.value.clone()),
+        actual: None,
+        detail,
+    };
+    if let Err(e) = read {
+        return (Some(mk(Kind::Unreadable, format!("cannot read the payload: {e}"))), bytes);
+    }
+    let content = match compressed {
+        None => Content::Hashed(hasher.take().map(Hasher::finish).unwrap_or_default()),
+        Some((c, buf)) => Content::Compressed(c, buf),
+    };
+    let actual = match content {
+        Content::Hashed(d) => d,
+        Content::Compressed(c, buf) => match codecs.payload(c, &buf) {
+            codec::Decoded::Bytes(plain) => {
+                bytes += plain.len() as u64;
+                crate::hash::digest(algorithm, &plain)
+            }
+            codec::Decoded::Unverifiable(why) => return (Some(mk(Kind::Unverifiable, why)), bytes),
+            // A payload that does not decode cannot have the promised content.
+            codec::Decoded::Corrupt(why) => return (Some(mk(Kind::HashMismatch, why)), bytes),
+        },
+    };
+    if actual == job.expected.value {
+        return (None, bytes);
+    }
+    let mut f = mk(
+        Kind::HashMismatch,
+        format!("{} digest differs: found {}, expected {}", algorithm.name(), digest::to_base64(&actual), digest::to_base64(&job.expected.value)),
+    );
+    f.actual = Some(actual);
+    (Some(f), bytes)
+}

@@ -1,0 +1,127 @@
+//! The domain model of an audit's result: findings and their kinds, independent of any output
+//! format (the `report` modules turn these into wire formats).
+
+use serde::Serialize;
+
+use crate::format::digest::Algorithm;
+
+/// What is wrong (or noteworthy) about one manifest or payload. The `snake_case` names are the
+/// JSON `kind` values and are part of the interface: keep them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// The payload exists and its digest differs from the manifest's ("CSI Payload Corrupt").
+    HashMismatch,
+    /// The payload file, or its whole component folder, is absent.
+    MissingPayload,
+    /// The file cannot be checked: unknown digest algorithm or transform, bad digest text,
+    /// an unsupported compressed form, or a compressed manifest without its base.
+    Unverifiable,
+    /// The manifest cannot be read or parsed ("CSI Manifest Corrupt").
+    ManifestCorrupt,
+    /// An I/O error while reading a file.
+    Unreadable,
+    /// The manifest's file name is not the keyform its identity gives (a warning).
+    KeyformMismatch,
+}
+
+/// How much a finding matters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Fails the audit.
+    Error,
+    /// Reported, does not change the exit code.
+    Warning,
+}
+
+impl Kind {
+    /// Every kind, in report order.
+    pub const ALL: [Kind; 6] = [
+        Kind::HashMismatch,
+        Kind::MissingPayload,
+        Kind::Unverifiable,
+        Kind::ManifestCorrupt,
+        Kind::Unreadable,
+        Kind::KeyformMismatch,
+    ];
+
+    /// The JSON name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::HashMismatch => "hash_mismatch",
+            Kind::MissingPayload => "missing_payload",
+            Kind::Unverifiable => "unverifiable",
+            Kind::ManifestCorrupt => "manifest_corrupt",
+            Kind::Unreadable => "unreadable",
+            Kind::KeyformMismatch => "keyform_mismatch",
+        }
+    }
+
+    /// Parse a JSON name.
+    pub fn from_name(name: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+
+    /// Whether it fails the audit.
+    pub fn severity(self) -> Severity {
+        match self {
+            Kind::KeyformMismatch => Severity::Warning,
+            _ => Severity::Error,
+        }
+    }
+
+    /// Its bit in the exit status (see [`crate::exit`]).
+    pub fn exit_bit(self) -> u8 {
+        match self {
+            Kind::HashMismatch => crate::exit::HASH_MISMATCH,
+            Kind::MissingPayload => crate::exit::MISSING_PAYLOAD,
+            Kind::Unverifiable | Kind::ManifestCorrupt | Kind::Unreadable => crate::exit::UNVERIFIABLE,
+            Kind::KeyformMismatch => 0,
+        }
+    }
+}
+
+/// One finding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// What is wrong.
+    pub kind: Kind,
+    /// The component's keyform (the manifest file name without `.manifest`).
+    pub component: String,
+    /// The manifest's `name` of the file, or `None` for a manifest-level finding.
+    pub file: Option<String>,
+    /// The path relative to the image root, `/`-separated
+    /// (`Windows/WinSxS/<keyform>/<name>` or `Windows/WinSxS/Manifests/<keyform>.manifest`).
+    pub path: String,
+    /// The digest algorithm, where one applies.
+    pub algorithm: Option<Algorithm>,
+    /// The digest the manifest promises.
+    pub expected: Option<Vec<u8>>,
+    /// The digest of the bytes found.
+    pub actual: Option<Vec<u8>>,
+    /// A human explanation.
+    pub detail: String,
+}
+
+impl Finding {
+    /// The order of every report: by component, then file, then kind, then path.
+    pub fn sort_key(&self) -> (&str, Option<&str>, Kind, &str) {
+        (&self.component, self.file.as_deref(), self.kind, &self.path)
+    }
+}
+
+/// Counts over a whole audit.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Totals {
+    /// Manifests found in `WinSxS\Manifests`.
+    pub manifests: u64,
+    /// Of which DCM-compressed.
+    pub manifests_compressed: u64,
+    /// Manifests that name at least one file.
+    pub components: u64,
+    /// `<file>` entries checked or attempted.
+    pub payload_files: u64,
+    /// Bytes read and hashed (after decompression).
+    pub bytes_hashed: u64,
+}

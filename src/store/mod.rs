@@ -1,0 +1,197 @@
+//! The image layer: the only code that touches files. An [`ImageSource`] lists folders and
+//! streams files of one image, addressed by path components from the image's own root; it is
+//! implemented for a directory tree ([`dir`]) and for an image inside a WIM archive. On top of
+//! it, [`Image`] finds the component store (`Windows\WinSxS`) whatever level the user pointed
+//! at, and resolves names case-insensitively, as NTFS does.
+//!
+//! Nothing here ever writes, and nothing follows a symbolic link: a link where a payload should
+//! be is reported, not read, so an image cannot lead the audit out of itself.
+
+pub mod dir;
+
+use std::collections::HashMap;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// What kind of entry a listing holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryKind {
+    /// A regular file.
+    File,
+    /// A folder.
+    Dir,
+    /// A symbolic link or reparse point: never followed.
+    Symlink,
+    /// A device, socket, FIFO...
+    Other,
+}
+
+/// One entry of a folder listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirEntry {
+    /// The name as stored.
+    pub name: String,
+    /// Its kind.
+    pub kind: EntryKind,
+    /// Its size in bytes (files).
+    pub size: u64,
+}
+
+/// A receiver of file content, chunk by chunk.
+pub type Sink<'a> = dyn FnMut(&[u8]) -> io::Result<()> + 'a;
+
+/// One image's files, read-only.
+pub trait ImageSource: Send + Sync {
+    /// List a folder. Paths are components from the source's root; names are as stored.
+    fn list(&self, dir: &[&str]) -> io::Result<Vec<DirEntry>>;
+    /// Stream a file's bytes into `sink` in order, in chunks of any size. The first chunk is
+    /// at least 4 bytes long unless the file is shorter (callers sniff the header there).
+    fn read(&self, path: &[&str], sink: &mut Sink<'_>) -> io::Result<()>;
+    /// How to show a path of this source to a person.
+    fn display_path(&self, path: &[&str]) -> String;
+}
+
+/// Which level the user pointed at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Layout {
+    /// The image root, which holds `Windows`.
+    Root,
+    /// The `Windows` folder.
+    Windows,
+    /// The `WinSxS` folder itself.
+    Winsxs,
+}
+
+/// An opened image: its source and where the component store is in it.
+pub struct Image {
+    /// The files.
+    pub source: Box<dyn ImageSource>,
+    /// What the user gave.
+    pub input: PathBuf,
+    /// Which level that was.
+    pub layout: Layout,
+    /// Components of the `WinSxS` folder from the source root, as stored.
+    pub winsxs: Vec<String>,
+    /// Components of the `Windows` folder, when the input contains it.
+    pub windows: Option<Vec<String>>,
+}
+
+/// Find `name` in a listing, exactly first, then ignoring ASCII case.
+pub fn find<'a>(entries: &'a [DirEntry], name: &str) -> Option<&'a DirEntry> {
+    entries.iter().find(|e| e.name == name).or_else(|| entries.iter().find(|e| e.name.eq_ignore_ascii_case(name)))
+}
+
+fn has_dir(source: &dyn ImageSource, dir: &[&str], name: &str) -> Option<String> {
+    let entries = source.list(dir).ok()?;
+    find(&entries, name).filter(|e| e.kind == EntryKind::Dir).map(|e| e.name.clone())
+}
+
+impl Image {
+    /// Open a directory image, detecting the level: the root (holds `Windows\WinSxS`), the
+    /// `Windows` folder (holds `WinSxS`) or `WinSxS` (holds `Manifests`).
+    pub fn open_dir(path: &Path) -> Result<Image> {
+        let meta = std::fs::metadata(path).map_err(|e| Error::NotAnImage {
+            path: path.into(),
+            reason: format!("cannot open it ({e})"),
+        })?;
+        if !meta.is_dir() {
+            return Err(Error::NotAnImage { path: path.into(), reason: "it is not a folder".into() });
+        }
+        let source = dir::DirSource::new(path.to_path_buf());
+        Image::detect(Box::new(source), path)
+    }
+
+    fn detect(source: Box<dyn ImageSource>, input: &Path) -> Result<Image> {
+        let (layout, windows, winsxs) = if let Some(w) = has_dir(&*source, &[], "Windows").filter(|w| has_dir(&*source, &[w], "WinSxS").is_some()) {
+            let s = has_dir(&*source, &[&w], "WinSxS").unwrap_or_default();
+            (Layout::Root, Some(vec![w.clone()]), vec![w, s])
+        } else if let Some(s) = has_dir(&*source, &[], "WinSxS") {
+            (Layout::Windows, Some(vec![]), vec![s])
+        } else if has_dir(&*source, &[], "Manifests").is_some() {
+            (Layout::Winsxs, None, vec![])
+        } else {
+            return Err(Error::NotAnImage {
+                path: input.into(),
+                reason: "found neither Windows\\WinSxS, WinSxS nor Manifests in it (give the image root, its Windows folder or its WinSxS folder)".into(),
+            });
+        };
+        let image = Image { source, input: input.into(), layout, winsxs, windows };
+        let ws: Vec<&str> = image.winsxs.iter().map(String::as_str).collect();
+        if has_dir(&*image.source, &ws, "Manifests").is_none() {
+            return Err(Error::NotAnImage {
+                path: input.into(),
+                reason: format!("{} has no Manifests folder", image.source.display_path(&ws)),
+            });
+        }
+        Ok(image)
+    }
+
+    /// The `WinSxS` path components.
+    pub fn winsxs(&self) -> Vec<&str> {
+        self.winsxs.iter().map(String::as_str).collect()
+    }
+}
+
+/// Resolves `\`-separated names inside one component folder case-insensitively, listing each
+/// folder once.
+pub struct FolderResolver<'a> {
+    source: &'a dyn ImageSource,
+    base: Vec<&'a str>,
+    listings: HashMap<Vec<String>, Option<Vec<DirEntry>>>,
+}
+
+/// What a name resolved to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resolved {
+    /// Found: the components as stored and the entry.
+    Found(Vec<String>, DirEntry),
+    /// No such entry (or a parent folder is missing).
+    Missing,
+    /// A parent folder could not be listed.
+    Error(String),
+}
+
+impl<'a> FolderResolver<'a> {
+    /// A resolver for the folder `base` (components from the source root).
+    pub fn new(source: &'a dyn ImageSource, base: Vec<&'a str>) -> Self {
+        FolderResolver { source, base, listings: HashMap::new() }
+    }
+
+    fn listing(&mut self, rel: &[String]) -> Result<Option<&Vec<DirEntry>>, String> {
+        if !self.listings.contains_key(rel) {
+            let mut path = self.base.clone();
+            path.extend(rel.iter().map(String::as_str));
+            let listed = match self.source.list(&path) {
+                Ok(l) => Some(l),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+                Err(e) => return Err(format!("cannot list {}: {e}", self.source.display_path(&path))),
+            };
+            self.listings.insert(rel.to_vec(), listed);
+        }
+        Ok(self.listings.get(rel).and_then(Option::as_ref))
+    }
+
+    /// Resolve the components of a manifest file name.
+    pub fn resolve(&mut self, parts: &[&str]) -> Resolved {
+        let mut stored: Vec<String> = Vec::with_capacity(parts.len());
+        for (i, part) in parts.iter().enumerate() {
+            let entries = match self.listing(&stored) {
+                Ok(Some(e)) => e,
+                Ok(None) => return Resolved::Missing,
+                Err(e) => return Resolved::Error(e),
+            };
+            let Some(entry) = find(entries, part).cloned() else { return Resolved::Missing };
+            stored.push(entry.name.clone());
+            if i + 1 == parts.len() {
+                return Resolved::Found(stored, entry);
+            }
+            if entry.kind != EntryKind::Dir {
+                return Resolved::Missing;
+            }
+        }
+        Resolved::Missing
+    }
+}
