@@ -10,3 +10,6 @@ pub mod findings;
 pub mod hash;
 pub mod progress;
 pub mod store;
+pub mod demo;
+pub mod report;
+pub mod cli;

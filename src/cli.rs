@@ -1,0 +1,229 @@
+//! The command line: clap-derive arguments that only validate, turned once into a resolved
+//! [`Config`] (thread pool, report sinks), then dispatched. `main.rs` only calls [`main`].
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use clap::{Args, Parser, Subcommand};
+
+use crate::audit::{self, Audit};
+use crate::codec::Codecs;
+use crate::demo::{self, Scale, Spec};
+use crate::error::Error;
+use crate::exit;
+use crate::report::Format;
+use crate::store::Image;
+
+const EXIT_HELP: &str = "\
+Exit status (a bitmask, so CI can tell kinds apart):
+  0   clean (warnings alone exit 0)
+  1   a payload's digest differs from its manifest (hash_mismatch)
+  2   a payload is missing (missing_payload)
+  4   something could not be verified (unverifiable, manifest_corrupt, unreadable)
+  8   a bad payload has no good repair source (--source)
+  64  usage error
+  66  the input is not a Windows image (nothing verified)
+  70  internal error";
+
+/// Audit the WinSxS component store of an offline Windows image before it is deployed.
+#[derive(Debug, Parser)]
+#[command(name = "sxsaudit", version, about, after_help = EXIT_HELP, arg_required_else_help = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Verify every payload of an image's component store against its manifest.
+    #[command(after_help = EXIT_HELP)]
+    Audit(AuditArgs),
+    /// Build a synthetic 17763-shaped image with planted faults, audit it, and check that
+    /// exactly the planted faults were found.
+    Demo(DemoArgs),
+}
+
+/// Options shared by every command that runs an audit.
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// Write the report to FILE instead of standard output (`-` is standard output).
+    #[arg(short = 'o', long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Worker threads; 0 means one per core.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    threads: usize,
+    /// Print nothing but errors (the exit status tells the result; -o still writes).
+    #[arg(short, long)]
+    quiet: bool,
+    /// No progress bar (it is only ever drawn when stderr is a terminal).
+    #[arg(long)]
+    no_progress: bool,
+}
+
+#[derive(Debug, Args)]
+struct AuditArgs {
+    /// The image: its root (holding Windows), its Windows folder, or its WinSxS folder.
+    image: PathBuf,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Debug, Args)]
+struct DemoArgs {
+    /// Where to build the image (must be new or empty); a temporary folder, removed
+    /// afterwards, when absent.
+    dir: Option<PathBuf>,
+    /// Size of the image.
+    #[arg(long, value_enum, default_value_t = Scale::Small)]
+    scale: Scale,
+    /// Seed of everything random in the image.
+    #[arg(long, default_value_t = 17763)]
+    seed: u64,
+    /// Build a clean image (no planted faults).
+    #[arg(long)]
+    clean: bool,
+    /// Only build the image; do not audit it.
+    #[arg(long, requires = "dir")]
+    build_only: bool,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+/// Resolved settings of one audit run.
+struct Config {
+    format: Format,
+    output: Option<PathBuf>,
+    quiet: bool,
+    progress: bool,
+    pool: rayon::ThreadPool,
+}
+
+impl Config {
+    fn new(run: &RunArgs) -> anyhow::Result<Config> {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(run.threads).build().context("cannot start the worker threads")?;
+        Ok(Config {
+            format: run.format,
+            output: run.output.clone().filter(|p| p != Path::new("-")),
+            quiet: run.quiet,
+            progress: !run.quiet && !run.no_progress,
+            pool,
+        })
+    }
+
+    fn audit(&self, image: &Image) -> anyhow::Result<Audit> {
+        let codecs = Codecs::default();
+        let opts = audit::Options { progress: self.progress };
+        Ok(self.pool.install(|| audit::run(image, &codecs, &opts))?)
+    }
+
+    /// Write the report where it was asked for.
+    fn emit(&self, a: &Audit) -> anyhow::Result<()> {
+        let renderer = self.format.renderer();
+        match &self.output {
+            Some(path) => {
+                let file = File::create(path).with_context(|| format!("cannot create the report {}", path.display()))?;
+                let mut w = BufWriter::new(file);
+                renderer.render(a, &mut w).and_then(|_| w.flush()).with_context(|| format!("cannot write the report {}", path.display()))?;
+            }
+            None if self.quiet => {}
+            None => {
+                let stdout = io::stdout();
+                let mut w = BufWriter::new(stdout.lock());
+                renderer.render(a, &mut w).and_then(|_| w.flush()).context("cannot write the report to standard output")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn run_audit(args: &AuditArgs) -> anyhow::Result<u8> {
+    let config = Config::new(&args.run)?;
+    let image = Image::open_dir(&args.image)?;
+    let a = config.audit(&image)?;
+    config.emit(&a)?;
+    Ok(a.exit_code())
+}
+
+fn run_demo(args: &DemoArgs) -> anyhow::Result<u8> {
+    let config = Config::new(&args.run)?;
+    let temp;
+    let dir = match &args.dir {
+        Some(d) => {
+            if d.exists() && d.read_dir().map(|mut r| r.next().is_some()).unwrap_or(true) {
+                bail!("{} is not empty: give a new or empty folder for the demo image", d.display());
+            }
+            d.clone()
+        }
+        None => {
+            temp = tempfile::Builder::new().prefix("sxsaudit-demo-").tempdir().context("cannot create a temporary folder")?;
+            temp.path().to_path_buf()
+        }
+    };
+    let spec = if args.clean { Spec::clean(args.scale, args.seed) } else { Spec::demo(args.scale, args.seed) };
+    let built = config.pool.install(|| demo::build(&dir, &spec)).with_context(|| format!("cannot build the demo image in {}", dir.display()))?;
+    if !args.run.quiet {
+        eprintln!(
+            "demo: built {} components, {} payload bytes, {} planted faults in {}",
+            built.components.len(),
+            built.bytes,
+            built.planted.len(),
+            dir.display()
+        );
+    }
+    if args.build_only {
+        return Ok(exit::CLEAN);
+    }
+    let image = Image::open_dir(&dir)?;
+    let a = config.audit(&image)?;
+    config.emit(&a)?;
+    let mut found: Vec<demo::Planted> = a.findings.iter().map(|f| demo::Planted { kind: f.kind, component: f.component.clone(), file: f.file.clone() }).collect();
+    found.sort();
+    if found != built.planted {
+        bail!("the audit's findings differ from the planted faults:\n  planted: {:?}\n  found:   {:?}", built.planted, found);
+    }
+    if !args.run.quiet {
+        eprintln!("demo: the audit found exactly the {} planted faults (its own exit status would be {})", built.planted.len(), a.exit_code());
+    }
+    Ok(exit::CLEAN)
+}
+
+/// The program: parse, run, map errors to exit codes.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { exit::USAGE } else { exit::CLEAN });
+        }
+    };
+    let result = match &cli.command {
+        Command::Audit(a) => run_audit(a),
+        Command::Demo(d) => run_demo(d),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            if err.chain().any(|e| e.downcast_ref::<io::Error>().is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)) {
+                return ExitCode::from(exit::CLEAN);
+            }
+            eprintln!("sxsaudit: {err:#}");
+            let code = err.downcast_ref::<Error>().map(Error::exit_code).unwrap_or(exit::INTERNAL);
+            ExitCode::from(code)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn clap_definition_is_valid() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
+}

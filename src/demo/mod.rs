@@ -1,0 +1,495 @@
+//! The image builder: a seeded, deterministic synthetic Windows image shaped like build 17763,
+//! with faults planted like the motivating case. `sxsaudit demo` shows it off; the integration
+//! tests and benches build their fixtures with it (see `manifests/README.md`).
+//!
+//! The image has what a real store has that an auditor can trip on: asm.v3 manifests in two
+//! namespace styles, legacy asm.v1 (Win32 side-by-side) assemblies with SHA-1 digests, a
+//! `hash=` attribute and a BOM, sub-paths in file names (`Amd64\X.DPB`), names long enough to
+//! be shortened in the keyform, cultures, driver types, payload-less manifests, `f`/`r`/`n`
+//! differential folders whose files must never be compared, and file names whose case on disk
+//! differs from the manifest's.
+//!
+//! Faults are planted in the model before it is written, so the builder knows exactly which
+//! findings the audit must report ([`Built::planted`]).
+
+pub mod rng;
+mod xml;
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+use crate::findings::Kind;
+use crate::format::digest::Algorithm;
+use crate::format::keyform;
+use crate::format::manifest::Identity;
+use rng::Rng;
+
+/// How big an image to build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Scale {
+    /// About 40 components, for unit-speed tests.
+    Tiny,
+    /// About 3,000 components and 60 MB: the default demo.
+    Small,
+    /// About 20,000 manifests and 80,000 payloads, but small payloads (~0.6 GB).
+    Medium,
+    /// 17763-scale: about 20,000 manifests, 80,000 payloads, ~5 GB with a heavy tail.
+    Full,
+}
+
+impl Scale {
+    fn components(self) -> usize {
+        match self {
+            Scale::Tiny => 40,
+            Scale::Small => 3000,
+            Scale::Medium | Scale::Full => 20_000,
+        }
+    }
+
+    /// A payload size drawn from this scale's mix.
+    fn payload_size(self, rng: &mut Rng) -> usize {
+        let size = match self {
+            Scale::Tiny => rng.log_uniform(16, 16 << 10),
+            Scale::Small => rng.log_uniform(512, 64 << 10),
+            Scale::Medium => rng.log_uniform(512, 32 << 10),
+            // Most 1-200 KiB, some up to 5 MiB, a few 5-50 MiB.
+            Scale::Full => {
+                let u = rng.below(10_000);
+                if u < 12 {
+                    rng.log_uniform(5 << 20, 50 << 20)
+                } else if u < 700 {
+                    rng.log_uniform(200 << 10, 5 << 20)
+                } else {
+                    rng.log_uniform(1 << 10, 200 << 10)
+                }
+            }
+        };
+        size as usize
+    }
+}
+
+/// A fault to plant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Fault {
+    /// One byte of a payload flipped (the classpnp.sys of the motivating case).
+    FlipByte,
+    /// A payload cut short.
+    Truncate,
+    /// A payload deleted.
+    DeletePayload,
+    /// A whole component folder deleted.
+    DeleteFolder,
+    /// A manifest overwritten with binary garbage.
+    GarbageManifest,
+    /// A manifest cut in half.
+    TruncateManifest,
+    /// A digest method nobody knows (md5).
+    UnknownAlgorithm,
+    /// A DigestValue that is not base64.
+    BadDigestValue,
+    /// A manifest (and its folder) filed under a keyform its identity does not give.
+    KeyformMismatch,
+    /// A `<file name="..\..\x">` that would leave the component folder.
+    EscapingName,
+}
+
+/// What the image should look like.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    /// Everything derives from this.
+    pub seed: u64,
+    /// The size.
+    pub scale: Scale,
+    /// Faults to plant, one component each.
+    pub faults: Vec<Fault>,
+}
+
+impl Spec {
+    /// A clean image.
+    pub fn clean(scale: Scale, seed: u64) -> Spec {
+        Spec { seed, scale, faults: Vec::new() }
+    }
+
+    /// The demo: the motivating case's classpnp.sys and a few more of every kind.
+    pub fn demo(scale: Scale, seed: u64) -> Spec {
+        use Fault::*;
+        Spec {
+            seed,
+            scale,
+            faults: vec![FlipByte, FlipByte, FlipByte, Truncate, DeletePayload, DeleteFolder, GarbageManifest, TruncateManifest, UnknownAlgorithm, KeyformMismatch],
+        }
+    }
+}
+
+/// A finding the audit must report.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Planted {
+    /// The kind of finding.
+    pub kind: Kind,
+    /// Its component (keyform as written).
+    pub component: String,
+    /// Its file, for payload findings.
+    pub file: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Disk {
+    Good,
+    Flipped,
+    Truncated,
+    Deleted,
+}
+
+/// One payload of the model.
+#[derive(Debug, Clone)]
+pub struct PayloadFile {
+    /// The manifest's name (may hold `\`).
+    pub name: String,
+    /// Written in lower case on disk, as real images often are.
+    pub lower_on_disk: bool,
+    /// Bytes.
+    pub size: usize,
+    /// Content seed.
+    pub seed: u64,
+    /// Digest algorithm of the manifest.
+    pub algorithm: Algorithm,
+    /// `destinationPath`.
+    pub destination: Option<String>,
+    disk: Disk,
+    method_override: Option<String>,
+    value_override: Option<String>,
+}
+
+/// One component of the model.
+#[derive(Debug, Clone)]
+pub struct Component {
+    /// Its identity.
+    pub identity: Identity,
+    /// Manifest stem and folder name (normally the computed keyform).
+    pub keyform: String,
+    /// Legacy asm.v1 Win32 assembly.
+    pub legacy: bool,
+    /// Its files.
+    pub files: Vec<PayloadFile>,
+    /// Has `f`, `r`, `n` differential folders.
+    pub diffs: bool,
+    /// Declare `xmlns:dsig` on every dsig element (older builds) instead of once.
+    pub dsig_each: bool,
+    manifest: Disk,
+    folder_deleted: bool,
+    faulted: bool,
+}
+
+/// The built image.
+#[derive(Debug, Clone)]
+pub struct Built {
+    /// The image root (holds `Windows`).
+    pub root: PathBuf,
+    /// The findings the audit must report, sorted.
+    pub planted: Vec<Planted>,
+    /// The model that was written.
+    pub components: Vec<Component>,
+    /// Payload bytes written.
+    pub bytes: u64,
+}
+
+const WORDS: &[&str] = &[
+    "Shell", "Kernel", "Audio", "Network", "Security", "Font", "Print", "Storage", "Usb", "Bluetooth", "Media", "Graphics", "Input", "Update",
+    "Defender", "HyperV", "Wmi", "Tcpip", "Smb", "Crypto", "Power", "Display", "Search", "Speech", "Ink", "Camera", "Wifi", "Sensors", "Time",
+    "Registry", "Setup", "UserExperience", "Desktop", "Firmware", "ClientCore", "AppxMain", "Experience", "Host", "Common", "Proxy", "Stub",
+    "Management", "Provider", "Service", "Runtime", "Client", "Driver", "Cluster", "Failover", "SecureBoot", "OneCore", "Uap", "Modern",
+];
+const EXTS: &[&str] = &["dll", "dll", "dll", "exe", "sys", "mui", "cat", "xml", "png", "inf"];
+const UPDATES: &[&str] = &["1", "1", "1", "107", "168", "379", "615", "1879", "1911"];
+
+fn identity(name: String, version: String, arch: &str, lang: &str, ty: Option<&str>, pkt: &str, scope: Option<&str>) -> Identity {
+    Identity {
+        name: Some(name),
+        version: Some(version),
+        processor_architecture: Some(arch.into()),
+        language: Some(lang.into()),
+        type_: ty.map(Into::into),
+        public_key_token: Some(pkt.into()),
+        version_scope: scope.map(Into::into),
+        build_type: Some("release".into()),
+    }
+}
+
+fn file(rng: &mut Rng, scale: Scale, name: String, algorithm: Algorithm) -> PayloadFile {
+    PayloadFile {
+        lower_on_disk: name.chars().any(|c| c.is_ascii_uppercase()) && rng.chance(0.3),
+        size: scale.payload_size(rng),
+        seed: rng.next_u64(),
+        algorithm,
+        destination: if rng.chance(0.66) { Some("$(runtime.system32)\\".into()) } else { None },
+        name,
+        disk: Disk::Good,
+        method_override: None,
+        value_override: None,
+    }
+}
+
+/// Build the component model (nothing written yet).
+fn model(spec: &Spec) -> Vec<Component> {
+    let mut rng = Rng::new(spec.seed);
+    let scale = spec.scale;
+    let mut out: Vec<Component> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut push = |c: Component, out: &mut Vec<Component>| {
+        if seen.insert(c.keyform.clone()) {
+            out.push(c);
+        }
+    };
+    // The motivating case's component comes first, so the demo's first fault lands on it.
+    let classpnp = identity("Microsoft-Windows-ClassPnP".into(), "10.0.17763.1911".into(), "amd64", "neutral", None, "31bf3856ad364e35", Some("nonSxS"));
+    push(
+        Component {
+            keyform: keyform::keyform(&classpnp),
+            identity: classpnp,
+            legacy: false,
+            files: vec![file(&mut rng, scale, "classpnp.sys".into(), Algorithm::Sha256)],
+            diffs: true,
+            dsig_each: false,
+            manifest: Disk::Good,
+            folder_deleted: false,
+            faulted: false,
+        },
+        &mut out,
+    );
+    let target = scale.components();
+    let mut serial = 0u32;
+    while out.len() < target {
+        serial += 1;
+        let kind = rng.below(100);
+        let c = if kind < 2 {
+            // A legacy Win32 side-by-side assembly, e.g. the VC90 runtime.
+            let lib = *rng.pick(&["CRT", "ATL", "MFC", "MFCLOC", "OpenMP"]);
+            let arch = *rng.pick(&["amd64", "x86"]);
+            let id = identity(format!("Microsoft.VC90.{lib}"), format!("9.0.30729.{}", 4000 + serial), arch, "", Some("win32"), "1fc8b3b9a1e18e3b", None);
+            let names: Vec<String> = match lib {
+                "CRT" => vec!["msvcr90.dll".into(), "msvcp90.dll".into(), "msvcm90.dll".into()],
+                "MFCLOC" => ["CHS", "DEU", "ENU", "JPN"].iter().map(|l| format!("MFC90{l}.DLL")).collect(),
+                "ATL" => vec!["ATL90.dll".into()],
+                "OpenMP" => vec!["vcomp90.dll".into()],
+                _ => vec!["mfc90.dll".into(), "mfc90u.dll".into()],
+            };
+            let files = names.into_iter().map(|n| file(&mut rng, scale, n, Algorithm::Sha1)).collect();
+            Component { keyform: keyform::keyform(&id), identity: id, legacy: true, files, diffs: false, dsig_each: true, manifest: Disk::Good, folder_deleted: false, faulted: false }
+        } else {
+            let arch = match rng.below(20) {
+                0..=12 => "amd64",
+                13..=17 => "wow64",
+                18 => "msil",
+                _ => "x86",
+            };
+            let version = format!("10.0.17763.{}", rng.pick(UPDATES));
+            let words = if rng.chance(0.15) { 4 } else { 1 + rng.below(2) as usize };
+            let stem: Vec<&str> = (0..words).map(|_| *rng.pick(WORDS)).collect();
+            let stem = stem.join("-");
+            let (name, lang, ty, files): (String, &str, Option<&str>, Vec<String>) = if kind < 10 {
+                // A driver package: .inf, .sys and a sub-folder.
+                let base = format!("{}{}", stem.to_ascii_lowercase().replace('-', ""), serial);
+                let ty = if rng.chance(0.5) { "dualModeDriver" } else { "driverUpdate" };
+                (format!("{base}.inf"), "neutral", Some(ty), vec![format!("{base}.inf"), format!("{base}.sys"), format!("Amd64\\{}.DPB", base.to_ascii_uppercase())])
+            } else if kind < 18 {
+                let lang = *rng.pick(&["en-US", "de-DE", "ja-JP", "fr-FR"]);
+                (format!("Microsoft-Windows-{stem}.Resources"), lang, None, vec![format!("{stem}.dll.mui")])
+            } else if kind < 30 {
+                // Deployments and other manifests without payloads.
+                (format!("Microsoft-Windows-{stem}-Deployment{serial}"), "neutral", None, vec![])
+            } else {
+                let n = 1 + rng.below(if scale == Scale::Tiny { 3 } else { 7 }) as usize;
+                let files = (0..n)
+                    .map(|i| {
+                        let ext = rng.pick(EXTS);
+                        if i > 0 && rng.chance(0.1) {
+                            format!("Assets\\{stem}{i}.{ext}")
+                        } else {
+                            format!("{stem}{i}.{ext}")
+                        }
+                    })
+                    .collect();
+                (format!("Microsoft-Windows-{stem}"), "neutral", None, files)
+            };
+            let id = identity(name, version, arch, lang, ty, "31bf3856ad364e35", Some("nonSxS"));
+            let mut seen_names = std::collections::HashSet::new();
+            let files = files
+                .into_iter()
+                .filter(|n| seen_names.insert(n.to_ascii_lowercase()))
+                .map(|n| file(&mut rng, scale, n, Algorithm::Sha256))
+                .collect::<Vec<_>>();
+            Component {
+                keyform: keyform::keyform(&id),
+                identity: id,
+                legacy: false,
+                diffs: !files.is_empty() && rng.chance(0.2),
+                files,
+                dsig_each: rng.chance(0.3),
+                manifest: Disk::Good,
+                folder_deleted: false,
+                faulted: false,
+            }
+        };
+        push(c, &mut out);
+    }
+    out
+}
+
+/// Plant the faults in the model; what the audit must find.
+fn plant(components: &mut [Component], faults: &[Fault], seed: u64) -> Vec<Planted> {
+    let mut rng = Rng::new(seed ^ 0xFA17);
+    let mut planted = Vec::new();
+    for (n, &fault) in faults.iter().enumerate() {
+        // The first fault lands on component 0 (classpnp); the rest on free components with
+        // files, chosen by the seed.
+        let candidates: Vec<usize> = (0..components.len())
+            .filter(|&i| !components[i].faulted && !components[i].files.is_empty() && (n == 0 || i != 0))
+            .filter(|&i| !matches!(fault, Fault::Truncate) || components[i].files[0].size > 1)
+            .collect();
+        let Some(&i) = (if n == 0 { candidates.first() } else { candidates.get(rng.below(candidates.len().max(1) as u64) as usize) }) else {
+            continue;
+        };
+        let c = &mut components[i];
+        c.faulted = true;
+        let comp = c.keyform.clone();
+        let first = c.files[0].name.clone();
+        let mut p = |kind: Kind, file: Option<String>| planted.push(Planted { kind, component: comp.clone(), file });
+        match fault {
+            Fault::FlipByte => {
+                c.files[0].disk = Disk::Flipped;
+                p(Kind::HashMismatch, Some(first));
+            }
+            Fault::Truncate => {
+                c.files[0].disk = Disk::Truncated;
+                p(Kind::HashMismatch, Some(first));
+            }
+            Fault::DeletePayload => {
+                c.files[0].disk = Disk::Deleted;
+                p(Kind::MissingPayload, Some(first));
+            }
+            Fault::DeleteFolder => {
+                c.folder_deleted = true;
+                for f in &c.files {
+                    p(Kind::MissingPayload, Some(f.name.clone()));
+                }
+            }
+            Fault::GarbageManifest => {
+                c.manifest = Disk::Flipped;
+                p(Kind::ManifestCorrupt, None);
+            }
+            Fault::TruncateManifest => {
+                c.manifest = Disk::Truncated;
+                p(Kind::ManifestCorrupt, None);
+            }
+            Fault::UnknownAlgorithm => {
+                c.files[0].method_override = Some("http://www.w3.org/2001/04/xmldsig-more#md5".into());
+                p(Kind::Unverifiable, Some(first));
+            }
+            Fault::BadDigestValue => {
+                c.files[0].value_override = Some("not*base64*at*all".into());
+                p(Kind::Unverifiable, Some(first));
+            }
+            Fault::KeyformMismatch => {
+                // Filed under a neighbour's hash: the payloads are still found and good.
+                let k = c.keyform.len();
+                c.keyform = format!("{}{:016x}", &c.keyform[..k - 16], u64::from_str_radix(&c.keyform[k - 16..], 16).unwrap_or(0) ^ 1);
+                planted.push(Planted { kind: Kind::KeyformMismatch, component: c.keyform.clone(), file: None });
+            }
+            Fault::EscapingName => {
+                let mut f = c.files[0].clone();
+                f.name = "..\\..\\System32\\evil.dll".into();
+                c.files.push(f);
+                p(Kind::ManifestCorrupt, None);
+            }
+        }
+    }
+    planted.sort();
+    planted
+}
+
+/// The content of a payload.
+pub fn content(f: &PayloadFile) -> Vec<u8> {
+    let mut buf = vec![0u8; f.size];
+    Rng::new(f.seed).fill_payload(&mut buf);
+    if buf.len() >= 2 {
+        buf[..2].copy_from_slice(b"MZ");
+    }
+    buf
+}
+
+fn disk_name(f: &PayloadFile) -> String {
+    if f.lower_on_disk {
+        // Only the leaf: on NTFS a folder has one name, whatever case its files use.
+        match f.name.rsplit_once('\\') {
+            Some((dir, leaf)) => format!("{dir}\\{}", leaf.to_ascii_lowercase()),
+            None => f.name.to_ascii_lowercase(),
+        }
+    } else {
+        f.name.clone()
+    }
+}
+
+fn write_component(winsxs: &Path, c: &Component) -> io::Result<u64> {
+    let folder = winsxs.join(&c.keyform);
+    let mut digests = Vec::with_capacity(c.files.len());
+    let mut bytes = 0u64;
+    for f in &c.files {
+        let mut data = content(f);
+        digests.push(crate::hash::digest(f.algorithm, &data));
+        if c.folder_deleted || f.disk == Disk::Deleted || crate::format::manifest::name_components(&f.name).is_err() {
+            continue;
+        }
+        match f.disk {
+            Disk::Flipped if !data.is_empty() => {
+                let at = data.len() / 2;
+                data[at] ^= 0x5A;
+            }
+            Disk::Truncated => data.truncate(data.len() / 2),
+            _ => {}
+        }
+        let mut path = folder.clone();
+        path.extend(disk_name(f).split('\\'));
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent)?;
+        }
+        fs::write(&path, &data)?;
+        bytes += data.len() as u64;
+        if c.diffs {
+            // Differentials: deliberately not the payload's content; never to be compared.
+            for d in ["f", "r"] {
+                let mut p = folder.join(d);
+                p.extend(disk_name(f).split('\\'));
+                fs::create_dir_all(p.parent().unwrap_or(&folder))?;
+                fs::write(&p, [b"PA30".as_slice(), &data[..data.len().min(64)]].concat())?;
+            }
+        }
+    }
+    if c.diffs && !c.folder_deleted {
+        fs::create_dir_all(folder.join("n"))?;
+    }
+    let mut manifest = xml::manifest(c, &digests).into_bytes();
+    match c.manifest {
+        Disk::Flipped => manifest = Rng::new(c.files.len() as u64).next_u64().to_le_bytes().repeat(32),
+        Disk::Truncated => manifest.truncate(manifest.len() / 2),
+        _ => {}
+    }
+    fs::write(winsxs.join("Manifests").join(format!("{}.manifest", c.keyform)), manifest)?;
+    Ok(bytes)
+}
+
+/// Build the image under `dir` (created if needed; must not already hold an image).
+pub fn build(dir: &Path, spec: &Spec) -> io::Result<Built> {
+    let mut components = model(spec);
+    let planted = plant(&mut components, &spec.faults, spec.seed);
+    let winsxs = dir.join("Windows").join("WinSxS");
+    fs::create_dir_all(winsxs.join("Manifests"))?;
+    for extra in ["Catalogs", "FileMaps", "Temp", "Backup"] {
+        fs::create_dir_all(winsxs.join(extra))?;
+    }
+    fs::create_dir_all(dir.join("Windows").join("System32").join("config"))?;
+    let bytes = components.par_iter().map(|c| write_component(&winsxs, c)).collect::<io::Result<Vec<u64>>>()?.into_iter().sum();
+    Ok(Built { root: dir.to_path_buf(), planted, components, bytes })
+}

@@ -1,0 +1,145 @@
+//! The JSON report: one document, sorted, byte-identical between runs and thread counts (no
+//! timings, no dates). The wire types live here, apart from the domain types, so the schema
+//! can only change on purpose.
+//!
+//! ```json
+//! {
+//!   "schema_version": 1,
+//!   "tool": { "name": "sxsaudit", "version": "0.1.0" },
+//!   "image": { "input": "/mnt/img", "layout": "root", "source": "directory" },
+//!   "summary": { "manifests": 3, "manifests_compressed": 0, "components": 2, "payload_files": 4,
+//!                "bytes_hashed": 81920, "findings": 1, "hash_mismatch": 1, "missing_payload": 0,
+//!                "unverifiable": 0, "manifest_corrupt": 0, "unreadable": 0, "keyform_mismatch": 0,
+//!                "exit_code": 1 },
+//!   "notes": [],
+//!   "findings": [ { "kind": "hash_mismatch", "severity": "error", "component": "amd64_...",
+//!                   "file": "classpnp.sys", "path": "Windows/WinSxS/amd64_.../classpnp.sys",
+//!                   "algorithm": "sha256", "expected": "<base64>", "expected_hex": "<hex>",
+//!                   "actual": "<base64>", "actual_hex": "<hex>", "detail": "..." } ]
+//! }
+//! ```
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use super::Report;
+use crate::audit::Audit;
+use crate::findings::{Finding, Kind, Severity};
+use crate::format::digest::{to_base64, to_hex, Algorithm};
+use crate::store::Layout;
+
+/// The version of this document's shape.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Renders [`Doc`].
+pub struct Json;
+
+#[derive(Serialize)]
+struct Tool {
+    name: &'static str,
+    version: &'static str,
+}
+
+#[derive(Serialize)]
+struct ImageW<'a> {
+    input: &'a str,
+    layout: Layout,
+    source: &'static str,
+}
+
+/// The summary object.
+#[derive(Serialize)]
+pub struct Summary {
+    manifests: u64,
+    manifests_compressed: u64,
+    components: u64,
+    payload_files: u64,
+    bytes_hashed: u64,
+    findings: u64,
+    hash_mismatch: u64,
+    missing_payload: u64,
+    unverifiable: u64,
+    manifest_corrupt: u64,
+    unreadable: u64,
+    keyform_mismatch: u64,
+    exit_code: u8,
+}
+
+/// A finding on the wire.
+#[derive(Serialize)]
+pub struct FindingW<'a> {
+    kind: Kind,
+    severity: Severity,
+    component: &'a str,
+    file: Option<&'a str>,
+    path: &'a str,
+    algorithm: Option<Algorithm>,
+    expected: Option<String>,
+    expected_hex: Option<String>,
+    actual: Option<String>,
+    actual_hex: Option<String>,
+    detail: &'a str,
+}
+
+impl<'a> From<&'a Finding> for FindingW<'a> {
+    fn from(f: &'a Finding) -> Self {
+        FindingW {
+            kind: f.kind,
+            severity: f.kind.severity(),
+            component: &f.component,
+            file: f.file.as_deref(),
+            path: &f.path,
+            algorithm: f.algorithm,
+            expected: f.expected.as_deref().map(to_base64),
+            expected_hex: f.expected.as_deref().map(to_hex),
+            actual: f.actual.as_deref().map(to_base64),
+            actual_hex: f.actual.as_deref().map(to_hex),
+            detail: &f.detail,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Doc<'a> {
+    schema_version: u32,
+    tool: Tool,
+    image: ImageW<'a>,
+    summary: Summary,
+    notes: &'a [String],
+    findings: Vec<FindingW<'a>>,
+}
+
+/// The summary of an audit, as on the wire.
+pub fn summary(a: &Audit) -> Summary {
+    Summary {
+        manifests: a.totals.manifests,
+        manifests_compressed: a.totals.manifests_compressed,
+        components: a.totals.components,
+        payload_files: a.totals.payload_files,
+        bytes_hashed: a.totals.bytes_hashed,
+        findings: a.findings.len() as u64,
+        hash_mismatch: a.count(Kind::HashMismatch),
+        missing_payload: a.count(Kind::MissingPayload),
+        unverifiable: a.count(Kind::Unverifiable),
+        manifest_corrupt: a.count(Kind::ManifestCorrupt),
+        unreadable: a.count(Kind::Unreadable),
+        keyform_mismatch: a.count(Kind::KeyformMismatch),
+        exit_code: a.exit_code(),
+    }
+}
+
+impl Report for Json {
+    fn render(&self, a: &Audit, out: &mut dyn Write) -> io::Result<()> {
+        let doc = Doc {
+            schema_version: SCHEMA_VERSION,
+            tool: Tool { name: env!("CARGO_PKG_NAME"), version: env!("CARGO_PKG_VERSION") },
+            image: ImageW { input: &a.input, layout: a.layout, source: "directory" },
+            summary: summary(a),
+            notes: &a.notes,
+            findings: a.findings.iter().map(FindingW::from).collect(),
+        };
+        serde_json::to_writer_pretty(&mut *out, &doc)?;
+        out.write_all(b"\n")
+    }
+}

@@ -1,0 +1,119 @@
+//! The text report, for people: the CBS.log lines administrators already know
+//! (`(p)	CSI Payload Corrupt	<keyform>\<name>`, `Hashes for file member ... Found: {l:32 b:...}
+//! Expected: {l:32 b:...}`), then a summary block modelled on DISM's, then the counts.
+
+use std::io::{self, Write};
+
+use super::Report;
+use crate::audit::Audit;
+use crate::findings::{Finding, Kind};
+use crate::format::digest::to_base64;
+
+/// Renders CBS-style text.
+pub struct Text;
+
+/// The CBS.log category of a finding.
+pub fn category(kind: Kind) -> &'static str {
+    match kind {
+        Kind::HashMismatch => "CSI Payload Corrupt",
+        Kind::MissingPayload => "CSI Payload Missing",
+        Kind::Unverifiable => "CSI Payload Unverifiable",
+        Kind::ManifestCorrupt => "CSI Manifest Corrupt",
+        Kind::Unreadable => "CSI Payload Unreadable",
+        Kind::KeyformMismatch => "CSI Keyform Mismatch",
+    }
+}
+
+/// `<keyform>\<name>` as CBS.log writes members.
+fn member(f: &Finding) -> String {
+    match &f.file {
+        Some(name) => format!("{}\\{}", f.component, name),
+        None => f.component.clone(),
+    }
+}
+
+/// `{l:32 b:<base64>}`.
+fn cbs_digest(d: &[u8]) -> String {
+    format!("{{l:{} b:{}}}", d.len(), to_base64(d))
+}
+
+fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u + 1 < UNITS.len() {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+impl Report for Text {
+    fn render(&self, a: &Audit, out: &mut dyn Write) -> io::Result<()> {
+        writeln!(out, "sxsaudit {}: {}", env!("CARGO_PKG_VERSION"), a.input)?;
+        for note in &a.notes {
+            writeln!(out, "note: {note}")?;
+        }
+        writeln!(out, "Checking System Update Readiness.")?;
+        writeln!(out)?;
+        for f in &a.findings {
+            let marker = if f.kind.severity() == crate::findings::Severity::Error { "(p)" } else { "(w)" };
+            match f.kind {
+                Kind::HashMismatch if f.actual.is_some() => {
+                    writeln!(out, "{marker}\t{}\t{}", category(f.kind), member(f))?;
+                    let name = f.file.as_deref().unwrap_or("");
+                    let chars = name.encode_utf16().count();
+                    writeln!(
+                        out,
+                        "\tHashes for file member \\SystemRoot\\WinSxS\\{} do not match actual file [l:{}{{{}}}]\"{}\" :",
+                        member(f),
+                        chars * 2,
+                        chars,
+                        name
+                    )?;
+                    writeln!(
+                        out,
+                        "\t  Found: {} Expected: {}",
+                        cbs_digest(f.actual.as_deref().unwrap_or_default()),
+                        cbs_digest(f.expected.as_deref().unwrap_or_default())
+                    )?;
+                }
+                _ => writeln!(out, "{marker}\t{}\t{}\t{}", category(f.kind), member(f), f.detail)?,
+            }
+        }
+        if !a.findings.is_empty() {
+            writeln!(out)?;
+        }
+        let manifest = a.count(Kind::ManifestCorrupt);
+        let corrupt = a.count(Kind::HashMismatch);
+        let missing = a.count(Kind::MissingPayload);
+        writeln!(out, "Summary:")?;
+        writeln!(out, "Operation: Detect only")?;
+        writeln!(out, "Total Detected Corruption:\t{}", manifest + corrupt + missing)?;
+        writeln!(out, "\tCSI Manifest Corruption:\t{manifest}")?;
+        writeln!(out, "\tCSI Payload Corruption:\t{corrupt}")?;
+        writeln!(out, "\tCSI Payload Missing:\t{missing}")?;
+        writeln!(out, "Not verified:\t{}", a.count(Kind::Unverifiable) + a.count(Kind::Unreadable))?;
+        writeln!(out, "\tUnverifiable:\t{}", a.count(Kind::Unverifiable))?;
+        writeln!(out, "\tUnreadable:\t{}", a.count(Kind::Unreadable))?;
+        writeln!(out, "Warnings:\t{}", a.count(Kind::KeyformMismatch))?;
+        writeln!(out)?;
+        let t = &a.totals;
+        writeln!(out, "Manifests:\t{} ({} compressed)", t.manifests, t.manifests_compressed)?;
+        writeln!(out, "Components with payloads:\t{}", t.components)?;
+        writeln!(out, "Payload files:\t{}", t.payload_files)?;
+        let secs = a.elapsed.as_secs_f64().max(1e-9);
+        writeln!(out, "Bytes hashed:\t{} ({})", t.bytes_hashed, human_bytes(t.bytes_hashed))?;
+        writeln!(out, "Elapsed:\t{secs:.2} s ({}/s)", human_bytes((t.bytes_hashed as f64 / secs) as u64))?;
+        let code = a.exit_code();
+        if code == 0 {
+            writeln!(out, "Result:\tno corruption detected (exit 0)")
+        } else {
+            writeln!(out, "Result:\tthe image is NOT fit to deploy (exit {code})")
+        }
+    }
+}
