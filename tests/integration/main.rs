@@ -1,1 +1,7 @@
-//! placeholder
+//! The integration tests: one binary (see Cargo.toml `[[test]]`), whose modules build
+//! temporary images with the crate's builder and run the real `sxsaudit` binary on them.
+
+mod audit;
+mod bad_input;
+mod realdata;
+mod util;

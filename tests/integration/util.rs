@@ -1,0 +1,78 @@
+//! Shared helpers: build images with the crate's own builder, run the real binary, read its
+//! JSON, find the real samples.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use serde_json::Value;
+use sxsaudit::demo::{self, Built, Spec};
+
+/// A built image in a temporary folder that lives as long as this value.
+pub struct TestImage {
+    pub dir: tempfile::TempDir,
+    pub built: Built,
+}
+
+impl TestImage {
+    pub fn build(spec: &Spec) -> TestImage {
+        let dir = tempfile::tempdir().unwrap();
+        let built = demo::build(dir.path(), spec).unwrap();
+        TestImage { dir, built }
+    }
+
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn winsxs(&self) -> PathBuf {
+        self.root().join("Windows").join("WinSxS")
+    }
+}
+
+/// Run `sxsaudit` with arguments.
+pub fn sxsaudit(args: &[&str]) -> Output {
+    assert_cmd::Command::cargo_bin("sxsaudit").unwrap().args(args).output().unwrap()
+}
+
+/// Run `sxsaudit audit <path> --format json` and parse the report.
+pub fn audit_json(path: &Path, extra: &[&str]) -> (i32, Value, String) {
+    let mut args = vec!["audit", path.to_str().unwrap(), "--format", "json"];
+    args.extend_from_slice(extra);
+    let out = sxsaudit(&args);
+    let code = out.status.code().unwrap_or(-1);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("not JSON ({e}); exit {code}; stderr: {stderr}"));
+    (code, json, stderr)
+}
+
+/// The (kind, component, file) triples of a JSON report, sorted.
+pub fn triples(report: &Value) -> Vec<(String, String, Option<String>)> {
+    let mut v: Vec<_> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["kind"].as_str().unwrap().to_string(), f["component"].as_str().unwrap().to_string(), f["file"].as_str().map(str::to_string)))
+        .collect();
+    v.sort();
+    v
+}
+
+/// The planted faults as triples.
+pub fn planted(built: &Built) -> Vec<(String, String, Option<String>)> {
+    let mut v: Vec<_> = built.planted.iter().map(|p| (p.kind.as_str().to_string(), p.component.clone(), p.file.clone())).collect();
+    v.sort();
+    v
+}
+
+/// `../shared/realdata`, or None (and a note) when it is not there and not required.
+pub fn realdata() -> Option<PathBuf> {
+    let dir = std::env::var_os("SXSAUDIT_REALDATA").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/realdata")));
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    if std::env::var_os("SXSAUDIT_REQUIRE_REALDATA").is_some_and(|v| v == "1") {
+        panic!("realdata required but not found at {}", dir.display());
+    }
+    eprintln!("skipped: realdata not found at {}", dir.display());
+    None
+}
