@@ -33,7 +33,19 @@ impl Codecs {
 
     /// Decode a compressed payload.
     pub fn payload(&self, container: Container, bytes: &[u8]) -> Decoded {
-        let _ = bytes;
-        Decoded::Unverifiable(format!("{}-compressed payload: not supported by this build", container.name()))
+        match container {
+            Container::Plain => Decoded::Bytes(bytes.to_vec()),
+            Container::Dcs => match crate::format::dcs::decode(bytes, MAX_COMPRESSED_PAYLOAD) {
+                Ok(plain) => Decoded::Bytes(plain),
+                Err(e) => Decoded::Corrupt(format!("DCS-compressed payload: {e}")),
+            },
+            Container::Dcm => Decoded::Corrupt("a payload stored as a DCM manifest delta".into()),
+            Container::Dcn => Decoded::Unverifiable("DCN-compressed payload: this build cannot decode PA30 yet".into()),
+            Container::Dcd => Decoded::Unverifiable(
+                "DCD-compressed payload: a PA30 delta against a basis file Windows does not name; not verifiable offline".into(),
+            ),
+            Container::Dch => Decoded::Unverifiable("DCH payload: a header without data".into()),
+            Container::Dcx => Decoded::Unverifiable("DCX-compressed payload: an undocumented form".into()),
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! Pure decoders of the on-disk formats of a Windows component store: bytes in, typed values
 //! out. Nothing here touches the filesystem; the `store` module feeds these functions.
 
+pub mod dcs;
 pub mod digest;
 pub mod keyform;
 pub mod manifest;
