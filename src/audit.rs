@@ -29,11 +29,17 @@ use crate::store::{DirEntry, EntryKind, FolderResolver, Image, Resolved};
 /// Larger than any real manifest (the largest known decodes to 3.3 MB).
 pub const MAX_MANIFEST_BYTES: usize = 64 << 20;
 
+/// Called with each finding as soon as it is made (from any worker thread, in no particular
+/// order), for reports that stream.
+pub type Observer = std::sync::Arc<dyn Fn(&Finding) + Send + Sync>;
+
 /// How to run an audit.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct Options {
     /// Draw a progress bar on stderr (when it is a terminal).
     pub progress: bool,
+    /// Streamed findings.
+    pub on_finding: Option<Observer>,
 }
 
 /// Everything an audit found.
@@ -87,7 +93,7 @@ struct Planned {
 }
 
 fn finding(kind: Kind, component: &str, file: Option<&str>, path: String, detail: String) -> Finding {
-    Finding { kind, component: component.to_string(), file: file.map(str::to_string), path, algorithm: None, expected: None, actual: None, detail }
+    Finding { kind, component: component.to_string(), file: file.map(str::to_string), path, algorithm: None, expected: None, actual: None, detail, waived: None }
 }
 
 /// Read a whole (small) file through the source, refusing more than `cap` bytes.
@@ -129,7 +135,19 @@ pub fn run(image: &Image, codecs: &Codecs, opts: &Options) -> Result<Audit> {
         });
     }
 
-    let planned: Vec<Planned> = manifests.par_iter().map(|m| plan(image, codecs, &manifests_dir, &folders, m)).collect();
+    let observe = |f: &Finding| {
+        if let Some(o) = &opts.on_finding {
+            o(f)
+        }
+    };
+    let planned: Vec<Planned> = manifests
+        .par_iter()
+        .map(|m| {
+            let p = plan(image, codecs, &manifests_dir, &folders, m);
+            p.findings.iter().for_each(observe);
+            p
+        })
+        .collect();
 
     let mut totals = Totals { manifests: manifests.len() as u64, ..Totals::default() };
     let mut findings = Vec::new();
@@ -154,6 +172,9 @@ pub fn run(image: &Image, codecs: &Codecs, opts: &Options) -> Result<Audit> {
         .par_iter()
         .map(|job| {
             let (f, bytes) = check(image, codecs, job);
+            if let Some(f) = &f {
+                observe(f);
+            }
             hashed.fetch_add(bytes, Ordering::Relaxed);
             progress.inc(job.size, done.fetch_add(1, Ordering::Relaxed) + 1, total_jobs);
             f
@@ -358,6 +379,7 @@ fn check(image: &Image, codecs: &Codecs, job: &Job) -> (Option<Finding>, u64) {
         expected: Some(job.expected.value.clone()),
         actual: None,
         detail,
+        waived: None,
     };
     if let Err(e) = read {
         return (Some(mk(Kind::Unreadable, format!("cannot read the payload: {e}"))), bytes);

@@ -118,7 +118,7 @@ impl Config {
 
     fn audit(&self, image: &Image) -> anyhow::Result<Audit> {
         let codecs = Codecs::default();
-        let opts = audit::Options { progress: self.progress };
+        let opts = audit::Options { progress: self.progress, on_finding: None };
         Ok(self.pool.install(|| audit::run(image, &codecs, &opts))?)
     }
 

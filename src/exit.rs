@@ -33,7 +33,7 @@ pub const INTERNAL: u8 = 70;
 
 /// The exit status for a set of findings.
 pub fn for_findings<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> u8 {
-    findings.into_iter().fold(CLEAN, |acc, f| acc | f.kind.exit_bit())
+    findings.into_iter().filter(|f| f.waived.is_none()).fold(CLEAN, |acc, f| acc | f.kind.exit_bit())
 }
 
 #[cfg(test)]
@@ -42,7 +42,7 @@ mod tests {
     use crate::findings::Kind;
 
     fn f(kind: Kind) -> Finding {
-        Finding { kind, component: "c".into(), file: None, path: "p".into(), algorithm: None, expected: None, actual: None, detail: String::new() }
+        Finding { kind, component: "c".into(), file: None, path: "p".into(), algorithm: None, expected: None, actual: None, detail: String::new(), waived: None }
     }
 
     #[test]
@@ -52,5 +52,8 @@ mod tests {
         assert_eq!(for_findings(&[f(Kind::HashMismatch), f(Kind::HashMismatch)]), 1);
         assert_eq!(for_findings(&[f(Kind::HashMismatch), f(Kind::MissingPayload)]), 3);
         assert_eq!(for_findings(&[f(Kind::Unreadable), f(Kind::ManifestCorrupt), f(Kind::MissingPayload)]), 6);
+        let mut waived = f(Kind::HashMismatch);
+        waived.waived = Some("known, tracked in ticket 42".into());
+        assert_eq!(for_findings(&[waived, f(Kind::MissingPayload)]), 2);
     }
 }

@@ -102,6 +102,9 @@ pub struct Finding {
     pub actual: Option<Vec<u8>>,
     /// A human explanation.
     pub detail: String,
+    /// The reason of the waiver that accepts this finding (`--waivers`): it stays in every
+    /// report but no longer counts for the exit status.
+    pub waived: Option<String>,
 }
 
 impl Finding {

@@ -80,6 +80,7 @@ pub struct FindingW<'a> {
     actual: Option<String>,
     actual_hex: Option<String>,
     detail: &'a str,
+    waived: Option<&'a str>,
 }
 
 impl<'a> From<&'a Finding> for FindingW<'a> {
@@ -96,6 +97,7 @@ impl<'a> From<&'a Finding> for FindingW<'a> {
             actual: f.actual.as_deref().map(to_base64),
             actual_hex: f.actual.as_deref().map(to_hex),
             detail: &f.detail,
+            waived: f.waived.as_deref(),
         }
     }
 }

@@ -84,6 +84,9 @@ impl Report for Text {
                 }
                 _ => writeln!(out, "{marker}\t{}\t{}\t{}", category(f.kind), member(f), f.detail)?,
             }
+            if let Some(reason) = &f.waived {
+                writeln!(out, "\tWaived: {reason}")?;
+            }
         }
         if !a.findings.is_empty() {
             writeln!(out)?;
