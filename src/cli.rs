@@ -1,9 +1,8 @@
 //! The command line: clap-derive arguments that only validate, turned once into a resolved
 //! [`Config`] (thread pool, report sinks), then dispatched. `main.rs` only calls [`main`].
 
-use std::fs::File;
-use std::io::{self, BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::io;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
@@ -14,7 +13,7 @@ use crate::codec::Codecs;
 use crate::demo::{self, Scale, Spec};
 use crate::error::Error;
 use crate::exit;
-use crate::report::Format;
+use crate::outputs::{OutputArgs, Outputs};
 use crate::store::Image;
 
 const EXIT_HELP: &str = "\
@@ -49,21 +48,11 @@ enum Command {
 /// Options shared by every command that runs an audit.
 #[derive(Debug, Args)]
 struct RunArgs {
-    /// Report format.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    format: Format,
-    /// Write the report to FILE instead of standard output (`-` is standard output).
-    #[arg(short = 'o', long, value_name = "FILE")]
-    output: Option<PathBuf>,
     /// Worker threads; 0 means one per core.
     #[arg(long, default_value_t = 0, value_name = "N")]
     threads: usize,
-    /// Print nothing but errors (the exit status tells the result; -o still writes).
-    #[arg(short, long)]
-    quiet: bool,
-    /// No progress bar (it is only ever drawn when stderr is a terminal).
-    #[arg(long)]
-    no_progress: bool,
+    #[command(flatten)]
+    out: OutputArgs,
 }
 
 #[derive(Debug, Args)]
@@ -97,57 +86,28 @@ struct DemoArgs {
 
 /// Resolved settings of one audit run.
 struct Config {
-    format: Format,
-    output: Option<PathBuf>,
-    quiet: bool,
-    progress: bool,
+    outputs: Outputs,
     pool: rayon::ThreadPool,
 }
 
 impl Config {
     fn new(run: &RunArgs) -> anyhow::Result<Config> {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(run.threads).build().context("cannot start the worker threads")?;
-        Ok(Config {
-            format: run.format,
-            output: run.output.clone().filter(|p| p != Path::new("-")),
-            quiet: run.quiet,
-            progress: !run.quiet && !run.no_progress,
-            pool,
-        })
+        Ok(Config { outputs: run.out.resolve()?, pool })
     }
 
     fn audit(&self, image: &Image) -> anyhow::Result<Audit> {
         let codecs = Codecs::default();
-        let opts = audit::Options { progress: self.progress, on_finding: None };
+        let opts = audit::Options { progress: self.outputs.progress(), on_finding: self.outputs.observer() };
         Ok(self.pool.install(|| audit::run(image, &codecs, &opts))?)
-    }
-
-    /// Write the report where it was asked for.
-    fn emit(&self, a: &Audit) -> anyhow::Result<()> {
-        let renderer = self.format.renderer();
-        match &self.output {
-            Some(path) => {
-                let file = File::create(path).with_context(|| format!("cannot create the report {}", path.display()))?;
-                let mut w = BufWriter::new(file);
-                renderer.render(a, &mut w).and_then(|_| w.flush()).with_context(|| format!("cannot write the report {}", path.display()))?;
-            }
-            None if self.quiet => {}
-            None => {
-                let stdout = io::stdout();
-                let mut w = BufWriter::new(stdout.lock());
-                renderer.render(a, &mut w).and_then(|_| w.flush()).context("cannot write the report to standard output")?;
-            }
-        }
-        Ok(())
     }
 }
 
 fn run_audit(args: &AuditArgs) -> anyhow::Result<u8> {
     let config = Config::new(&args.run)?;
     let image = Image::open_dir(&args.image)?;
-    let a = config.audit(&image)?;
-    config.emit(&a)?;
-    Ok(a.exit_code())
+    let mut a = config.audit(&image)?;
+    config.outputs.finish(&mut a)
 }
 
 fn run_demo(args: &DemoArgs) -> anyhow::Result<u8> {
@@ -167,7 +127,7 @@ fn run_demo(args: &DemoArgs) -> anyhow::Result<u8> {
     };
     let spec = if args.clean { Spec::clean(args.scale, args.seed) } else { Spec::demo(args.scale, args.seed) };
     let built = config.pool.install(|| demo::build(&dir, &spec)).with_context(|| format!("cannot build the demo image in {}", dir.display()))?;
-    if !args.run.quiet {
+    if !config.outputs.quiet() {
         eprintln!(
             "demo: built {} components, {} payload bytes, {} planted faults in {}",
             built.components.len(),
@@ -180,14 +140,14 @@ fn run_demo(args: &DemoArgs) -> anyhow::Result<u8> {
         return Ok(exit::CLEAN);
     }
     let image = Image::open_dir(&dir)?;
-    let a = config.audit(&image)?;
-    config.emit(&a)?;
+    let mut a = config.audit(&image)?;
+    config.outputs.finish(&mut a)?;
     let mut found: Vec<demo::Planted> = a.findings.iter().map(|f| demo::Planted { kind: f.kind, component: f.component.clone(), file: f.file.clone() }).collect();
     found.sort();
     if found != built.planted {
         bail!("the audit's findings differ from the planted faults:\n  planted: {:?}\n  found:   {:?}", built.planted, found);
     }
-    if !args.run.quiet {
+    if !config.outputs.quiet() {
         eprintln!("demo: the audit found exactly the {} planted faults (its own exit status would be {})", built.planted.len(), a.exit_code());
     }
     Ok(exit::CLEAN)
