@@ -24,7 +24,8 @@ use crate::format::manifest::{self, Manifest};
 use crate::format::{keyform, Container};
 use crate::hash::Hasher;
 use crate::progress::Progress;
-use crate::store::{DirEntry, EntryKind, FolderResolver, Image, Resolved};
+use crate::format::digest::Algorithm;
+use crate::store::{ContentId, DirEntry, EntryKind, FolderResolver, Image, Resolved};
 
 /// Larger than any real manifest (the largest known decodes to 3.3 MB).
 pub const MAX_MANIFEST_BYTES: usize = 64 << 20;
@@ -49,6 +50,8 @@ pub struct Audit {
     pub input: String,
     /// Which level of the image that was.
     pub layout: crate::store::Layout,
+    /// `directory` or `wim`.
+    pub source: &'static str,
     /// Counts.
     pub totals: Totals,
     /// Sorted findings.
@@ -97,16 +100,16 @@ fn finding(kind: Kind, component: &str, file: Option<&str>, path: String, detail
 }
 
 /// Read a whole (small) file through the source, refusing more than `cap` bytes.
-pub fn read_capped(image: &Image, parts: &[&str], cap: usize) -> std::io::Result<Vec<u8>> {
+pub fn read_capped(image: &Image, parts: &[&str], cap: usize) -> std::io::Result<(Vec<u8>, crate::store::ReadInfo)> {
     let mut out = Vec::new();
-    image.source.read(parts, &mut |chunk| {
+    let info = image.source.read(parts, &mut |chunk| {
         if out.len() + chunk.len() > cap {
             return Err(std::io::Error::other(format!("larger than the {} MiB limit", cap >> 20)));
         }
         out.extend_from_slice(chunk);
         Ok(())
     })?;
-    Ok(out)
+    Ok((out, info))
 }
 
 /// Audit `image`.
@@ -161,23 +164,29 @@ pub fn run(image: &Image, codecs: &Codecs, opts: &Options) -> Result<Audit> {
         notes.extend(p.notes);
         jobs.extend(p.jobs);
     }
-    // Largest first: the long files start early and the small ones fill in at the end.
-    jobs.sort_by(|a, b| b.size.cmp(&a.size).then_with(|| a.path.cmp(&b.path)));
     let total_bytes = jobs.iter().map(|j| j.size).sum();
     let progress = Progress::new(opts.progress, jobs.len() as u64, total_bytes);
     let done = AtomicU64::new(0);
     let hashed = AtomicU64::new(0);
     let total_jobs = jobs.len() as u64;
-    let results: Vec<Option<Finding>> = jobs
+    let groups = content_groups(image, &jobs);
+    let results: Vec<Option<Finding>> = groups
         .par_iter()
-        .map(|job| {
-            let (f, bytes) = check(image, codecs, job);
-            if let Some(f) = &f {
-                observe(f);
+        .flat_map_iter(|group| {
+            let mut out = Vec::new();
+            for unit in group {
+                let digests = read_unit(image, codecs, &jobs, unit);
+                hashed.fetch_add(digests.bytes, Ordering::Relaxed);
+                for &j in &unit.jobs {
+                    let f = verdict(&jobs[j], &digests);
+                    if let Some(f) = &f {
+                        observe(f);
+                    }
+                    progress.inc(jobs[j].size, done.fetch_add(1, Ordering::Relaxed) + 1, total_jobs);
+                    out.push(f);
+                }
             }
-            hashed.fetch_add(bytes, Ordering::Relaxed);
-            progress.inc(job.size, done.fetch_add(1, Ordering::Relaxed) + 1, total_jobs);
-            f
+            out
         })
         .collect();
     progress.finish();
@@ -189,6 +198,7 @@ pub fn run(image: &Image, codecs: &Codecs, opts: &Options) -> Result<Audit> {
     Ok(Audit {
         input: image.input.display().to_string(),
         layout: image.layout,
+        source: image.source.kind(),
         totals,
         findings,
         notes,
@@ -226,7 +236,12 @@ fn plan(image: &Image, codecs: &Codecs, manifests_dir: &[&str], folders: &HashMa
     let mut parts = manifests_dir.to_vec();
     parts.push(name);
     let bytes = match read_capped(image, &parts, MAX_MANIFEST_BYTES) {
-        Ok(b) => b,
+        Ok((b, info)) => {
+            if info.container_ok == Some(false) {
+                out.findings.push(finding(Kind::WimBlobCorrupt, &component, None, mpath.clone(), "the WIM blob holding this manifest does not match the archive's own SHA-1: the archive is damaged".into()));
+            }
+            b
+        }
         Err(e) => {
             out.findings.push(finding(Kind::Unreadable, &component, None, mpath, format!("cannot read the manifest: {e}")));
             return out;
@@ -335,19 +350,67 @@ fn plan(image: &Image, codecs: &Codecs, manifests_dir: &[&str], folders: &HashMa
     out
 }
 
-/// How a payload's bytes came out.
-enum Content {
-    /// Streamed straight into the hasher.
-    Hashed(Vec<u8>),
-    /// Compressed: collected whole, to be decoded.
-    Compressed(Container, Vec<u8>),
+/// One content to read: a file, or a WIM blob shared by several jobs.
+struct Unit {
+    jobs: Vec<usize>,
+    algorithms: Vec<Algorithm>,
 }
 
-/// Hash one payload; a finding when it is bad. Also returns the bytes hashed.
-fn check(image: &Image, codecs: &Codecs, job: &Job) -> (Option<Finding>, u64) {
-    let parts: Vec<&str> = job.parts.iter().map(String::as_str).collect();
-    let algorithm = job.expected.algorithm;
-    let mut hasher = Some(Hasher::new(algorithm));
+/// Group jobs into content units (one per file, or per shared blob), and units into groups
+/// read in order by one worker (a solid run of a WIM, read in offset order so each solid chunk
+/// is decompressed once). Groups come largest first, so long reads start early and small ones
+/// fill in at the end.
+fn content_groups(image: &Image, jobs: &[Job]) -> Vec<Vec<Unit>> {
+    let mut by_content: HashMap<[u8; 20], usize> = HashMap::new();
+    let mut units: Vec<(Option<ContentId>, Unit, u64)> = Vec::new();
+    for (j, job) in jobs.iter().enumerate() {
+        let parts: Vec<&str> = job.parts.iter().map(String::as_str).collect();
+        let cid = image.source.content_id(&parts);
+        if let Some(&u) = cid.and_then(|c| by_content.get(&c.id)) {
+            let unit = &mut units[u].1;
+            unit.jobs.push(j);
+            if !unit.algorithms.contains(&job.expected.algorithm) {
+                unit.algorithms.push(job.expected.algorithm);
+            }
+            continue;
+        }
+        if let Some(c) = cid {
+            by_content.insert(c.id, units.len());
+        }
+        units.push((cid, Unit { jobs: vec![j], algorithms: vec![job.expected.algorithm] }, job.size));
+    }
+    let mut groups: HashMap<u64, Vec<(u64, Unit, u64)>> = HashMap::new();
+    let mut singles: Vec<(u64, Vec<Unit>)> = Vec::new();
+    for (cid, unit, size) in units {
+        match cid {
+            Some(c) => groups.entry(c.group).or_default().push((c.offset, unit, size)),
+            None => singles.push((size, vec![unit])),
+        }
+    }
+    for (_, mut members) in groups {
+        members.sort_by_key(|m| m.0);
+        let size = members.iter().map(|m| m.2).sum();
+        singles.push((size, members.into_iter().map(|m| m.1).collect()));
+    }
+    singles.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1[0].jobs[0].cmp(&b.1[0].jobs[0])));
+    singles.into_iter().map(|g| g.1).collect()
+}
+
+/// The digests of one content unit, or why there are none.
+struct Digests {
+    /// One digest per algorithm of the unit.
+    values: Result<Vec<(Algorithm, Vec<u8>)>, (Kind, String)>,
+    /// The container's own verdict (WIM blob SHA-1).
+    container_ok: Option<bool>,
+    /// Bytes hashed.
+    bytes: u64,
+}
+
+/// Read one unit's content once, decode a compressed container, and hash it with every
+/// algorithm its jobs need.
+fn read_unit(image: &Image, codecs: &Codecs, jobs: &[Job], unit: &Unit) -> Digests {
+    let parts: Vec<&str> = jobs[unit.jobs[0]].parts.iter().map(String::as_str).collect();
+    let mut hashers: Vec<Hasher> = unit.algorithms.iter().map(|&a| Hasher::new(a)).collect();
     let mut compressed: Option<(Container, Vec<u8>)> = None;
     let mut bytes = 0u64;
     let mut first = true;
@@ -364,12 +427,34 @@ fn check(image: &Image, codecs: &Codecs, job: &Job) -> (Option<Finding>, u64) {
                 return Err(std::io::Error::other("compressed payload larger than the limit"));
             }
             buf.extend_from_slice(chunk);
-        } else if let Some(h) = hasher.as_mut() {
-            h.update(chunk);
+        } else {
+            hashers.iter_mut().for_each(|h| h.update(chunk));
             bytes += chunk.len() as u64;
         }
         Ok(())
     });
+    let info = match read {
+        Ok(info) => info,
+        Err(e) => return Digests { values: Err((Kind::Unreadable, format!("cannot read the payload: {e}"))), container_ok: None, bytes },
+    };
+    if let Some((c, buf)) = compressed {
+        match codecs.payload(c, &buf) {
+            codec::Decoded::Bytes(plain) => {
+                hashers.iter_mut().for_each(|h| h.update(&plain));
+                bytes += plain.len() as u64;
+            }
+            codec::Decoded::Unverifiable(why) => return Digests { values: Err((Kind::Unverifiable, why)), container_ok: info.container_ok, bytes },
+            // A payload that does not decode cannot have the promised content.
+            codec::Decoded::Corrupt(why) => return Digests { values: Err((Kind::HashMismatch, why)), container_ok: info.container_ok, bytes },
+        }
+    }
+    let values = unit.algorithms.iter().copied().zip(hashers.into_iter().map(Hasher::finish)).collect();
+    Digests { values: Ok(values), container_ok: info.container_ok, bytes }
+}
+
+/// The finding for one job given its content's digests, if any.
+fn verdict(job: &Job, d: &Digests) -> Option<Finding> {
+    let algorithm = job.expected.algorithm;
     let mk = |kind: Kind, detail: String| Finding {
         kind,
         component: job.component.clone(),
@@ -381,32 +466,22 @@ fn check(image: &Image, codecs: &Codecs, job: &Job) -> (Option<Finding>, u64) {
         detail,
         waived: None,
     };
-    if let Err(e) = read {
-        return (Some(mk(Kind::Unreadable, format!("cannot read the payload: {e}"))), bytes);
+    if d.container_ok == Some(false) {
+        // The archive is damaged: say so, rather than blame the store it carries.
+        return Some(mk(Kind::WimBlobCorrupt, "the WIM blob holding this file does not match the archive's own SHA-1: the archive is damaged".into()));
     }
-    let content = match compressed {
-        None => Content::Hashed(hasher.take().map(Hasher::finish).unwrap_or_default()),
-        Some((c, buf)) => Content::Compressed(c, buf),
+    let values = match &d.values {
+        Ok(v) => v,
+        Err((kind, why)) => return Some(mk(*kind, why.clone())),
     };
-    let actual = match content {
-        Content::Hashed(d) => d,
-        Content::Compressed(c, buf) => match codecs.payload(c, &buf) {
-            codec::Decoded::Bytes(plain) => {
-                bytes += plain.len() as u64;
-                crate::hash::digest(algorithm, &plain)
-            }
-            codec::Decoded::Unverifiable(why) => return (Some(mk(Kind::Unverifiable, why)), bytes),
-            // A payload that does not decode cannot have the promised content.
-            codec::Decoded::Corrupt(why) => return (Some(mk(Kind::HashMismatch, why)), bytes),
-        },
-    };
+    let actual = values.iter().find(|(a, _)| *a == algorithm).map(|(_, v)| v.clone()).unwrap_or_default();
     if actual == job.expected.value {
-        return (None, bytes);
+        return None;
     }
     let mut f = mk(
         Kind::HashMismatch,
         format!("{} digest differs: found {}, expected {}", algorithm.name(), digest::to_base64(&actual), digest::to_base64(&job.expected.value)),
     );
     f.actual = Some(actual);
-    (Some(f), bytes)
+    Some(f)
 }

@@ -43,6 +43,17 @@ enum Command {
     /// Build a synthetic 17763-shaped image with planted faults, audit it, and check that
     /// exactly the planted faults were found.
     Demo(DemoArgs),
+    /// Describe an image or a WIM/ESD archive: its images, build, manifests.
+    Info(InfoArgs),
+}
+
+#[derive(Debug, Args)]
+struct InfoArgs {
+    /// A WIM/ESD archive, or an image (folder or `archive.wim:N`).
+    image: PathBuf,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Options shared by every command that runs an audit.
@@ -57,8 +68,12 @@ struct RunArgs {
 
 #[derive(Debug, Args)]
 struct AuditArgs {
-    /// The image: its root (holding Windows), its Windows folder, or its WinSxS folder.
+    /// The image: its root (holding Windows), its Windows folder, its WinSxS folder, or a
+    /// WIM/ESD archive (`install.wim` for image 1, `install.wim:3` for image 3).
     image: PathBuf,
+    /// The image of a WIM/ESD archive to audit (1-based).
+    #[arg(long, value_name = "N")]
+    index: Option<u32>,
     #[command(flatten)]
     run: RunArgs,
 }
@@ -105,7 +120,7 @@ impl Config {
 
 fn run_audit(args: &AuditArgs) -> anyhow::Result<u8> {
     let config = Config::new(&args.run)?;
-    let image = Image::open_dir(&args.image)?;
+    let image = Image::open(&args.image, args.index)?;
     let mut a = config.audit(&image)?;
     config.outputs.finish(&mut a)
 }
@@ -165,6 +180,7 @@ pub fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Audit(a) => run_audit(a),
         Command::Demo(d) => run_demo(d),
+        Command::Info(i) => crate::info::run(&i.image, i.json),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -23,6 +23,9 @@ pub enum Kind {
     Unreadable,
     /// The manifest's file name is not the keyform its identity gives (a warning).
     KeyformMismatch,
+    /// A WIM blob does not match the archive's own SHA-1: the archive is damaged (the store
+    /// inside it may be fine).
+    WimBlobCorrupt,
 }
 
 /// How much a finding matters.
@@ -37,13 +40,14 @@ pub enum Severity {
 
 impl Kind {
     /// Every kind, in report order.
-    pub const ALL: [Kind; 6] = [
+    pub const ALL: [Kind; 7] = [
         Kind::HashMismatch,
         Kind::MissingPayload,
         Kind::Unverifiable,
         Kind::ManifestCorrupt,
         Kind::Unreadable,
         Kind::KeyformMismatch,
+        Kind::WimBlobCorrupt,
     ];
 
     /// The JSON name.
@@ -55,6 +59,7 @@ impl Kind {
             Kind::ManifestCorrupt => "manifest_corrupt",
             Kind::Unreadable => "unreadable",
             Kind::KeyformMismatch => "keyform_mismatch",
+            Kind::WimBlobCorrupt => "wim_blob_corrupt",
         }
     }
 
@@ -76,7 +81,7 @@ impl Kind {
         match self {
             Kind::HashMismatch => crate::exit::HASH_MISMATCH,
             Kind::MissingPayload => crate::exit::MISSING_PAYLOAD,
-            Kind::Unverifiable | Kind::ManifestCorrupt | Kind::Unreadable => crate::exit::UNVERIFIABLE,
+            Kind::Unverifiable | Kind::ManifestCorrupt | Kind::Unreadable | Kind::WimBlobCorrupt => crate::exit::UNVERIFIABLE,
             Kind::KeyformMismatch => 0,
         }
     }

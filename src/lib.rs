@@ -8,6 +8,7 @@ pub mod error;
 pub mod exit;
 pub mod findings;
 pub mod hash;
+pub mod info;
 pub mod outputs;
 pub mod progress;
 pub mod store;

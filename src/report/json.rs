@@ -63,6 +63,7 @@ pub struct Summary {
     manifest_corrupt: u64,
     unreadable: u64,
     keyform_mismatch: u64,
+    wim_blob_corrupt: u64,
     exit_code: u8,
 }
 
@@ -127,6 +128,7 @@ pub fn summary(a: &Audit) -> Summary {
         manifest_corrupt: a.count(Kind::ManifestCorrupt),
         unreadable: a.count(Kind::Unreadable),
         keyform_mismatch: a.count(Kind::KeyformMismatch),
+        wim_blob_corrupt: a.count(Kind::WimBlobCorrupt),
         exit_code: a.exit_code(),
     }
 }
@@ -136,7 +138,7 @@ impl Report for Json {
         let doc = Doc {
             schema_version: SCHEMA_VERSION,
             tool: Tool { name: env!("CARGO_PKG_NAME"), version: env!("CARGO_PKG_VERSION") },
-            image: ImageW { input: &a.input, layout: a.layout, source: "directory" },
+            image: ImageW { input: &a.input, layout: a.layout, source: a.source },
             summary: summary(a),
             notes: &a.notes,
             findings: a.findings.iter().map(FindingW::from).collect(),

@@ -21,6 +21,7 @@ pub fn category(kind: Kind) -> &'static str {
         Kind::ManifestCorrupt => "CSI Manifest Corrupt",
         Kind::Unreadable => "CSI Payload Unreadable",
         Kind::KeyformMismatch => "CSI Keyform Mismatch",
+        Kind::WimBlobCorrupt => "WIM Blob Corrupt",
     }
 }
 

@@ -9,7 +9,7 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::path::PathBuf;
 
-use super::{DirEntry, EntryKind, ImageSource, Sink};
+use super::{DirEntry, EntryKind, ImageSource, ReadInfo, Sink};
 
 /// The read size: large enough to amortise syscalls, small enough to stay in L2.
 pub const READ_BUFFER: usize = 256 * 1024;
@@ -60,7 +60,11 @@ impl ImageSource for DirSource {
         Ok(out)
     }
 
-    fn read(&self, path: &[&str], sink: &mut Sink<'_>) -> io::Result<()> {
+    fn kind(&self) -> &'static str {
+        "directory"
+    }
+
+    fn read(&self, path: &[&str], sink: &mut Sink<'_>) -> io::Result<ReadInfo> {
         let mut file = File::open(self.path(path))?;
         BUFFER.with(|buf| {
             let mut buf = buf.borrow_mut();
@@ -76,11 +80,11 @@ impl ImageSource for DirSource {
                     }
                 }
                 if filled == 0 {
-                    return Ok(());
+                    return Ok(ReadInfo::default());
                 }
                 sink(&buf[..filled])?;
                 if filled < buf.len() {
-                    return Ok(());
+                    return Ok(ReadInfo::default());
                 }
             }
         })

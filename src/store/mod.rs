@@ -8,6 +8,7 @@
 //! be is reported, not read, so an image cannot lead the audit out of itself.
 
 pub mod dir;
+pub mod wim;
 
 use std::collections::HashMap;
 use std::io;
@@ -42,15 +43,42 @@ pub struct DirEntry {
 /// A receiver of file content, chunk by chunk.
 pub type Sink<'a> = dyn FnMut(&[u8]) -> io::Result<()> + 'a;
 
+/// What reading a file said about its container.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReadInfo {
+    /// The container's own checksum of this content (a WIM blob's SHA-1): `Some(false)` when
+    /// the archive itself is damaged, `None` when the container keeps no checksum.
+    pub container_ok: Option<bool>,
+}
+
+/// Where a file's content lives, for sources that store content once (WIM).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ContentId {
+    /// Read together with other content of the same group, in `offset` order (a solid run).
+    pub group: u64,
+    /// Position inside the group.
+    pub offset: u64,
+    /// The content's identity (a WIM blob's SHA-1).
+    pub id: [u8; 20],
+}
+
 /// One image's files, read-only.
 pub trait ImageSource: Send + Sync {
     /// List a folder. Paths are components from the source's root; names are as stored.
     fn list(&self, dir: &[&str]) -> io::Result<Vec<DirEntry>>;
     /// Stream a file's bytes into `sink` in order, in chunks of any size. The first chunk is
     /// at least 4 bytes long unless the file is shorter (callers sniff the header there).
-    fn read(&self, path: &[&str], sink: &mut Sink<'_>) -> io::Result<()>;
+    fn read(&self, path: &[&str], sink: &mut Sink<'_>) -> io::Result<ReadInfo>;
     /// How to show a path of this source to a person.
     fn display_path(&self, path: &[&str]) -> String;
+    /// The identity of a file's content when the source stores content once, so that it is
+    /// read and hashed once for every path that shares it.
+    fn content_id(&self, path: &[&str]) -> Option<ContentId> {
+        let _ = path;
+        None
+    }
+    /// What kind of source this is (`directory`, `wim`).
+    fn kind(&self) -> &'static str;
 }
 
 /// Which level the user pointed at.
@@ -79,6 +107,23 @@ pub struct Image {
     pub windows: Option<Vec<String>>,
 }
 
+/// `install.wim:3` -> (`install.wim`, Some(3)) when `install.wim` exists and the suffix is a
+/// number; otherwise the path unchanged.
+fn split_index(path: &Path) -> (PathBuf, Option<u32>) {
+    if path.exists() {
+        return (path.to_path_buf(), None);
+    }
+    let s = path.to_string_lossy();
+    if let Some((file, n)) = s.rsplit_once(':') {
+        if let Ok(n) = n.parse::<u32>() {
+            if Path::new(file).is_file() {
+                return (PathBuf::from(file), Some(n));
+            }
+        }
+    }
+    (path.to_path_buf(), None)
+}
+
 /// Find `name` in a listing, exactly first, then ignoring ASCII case.
 pub fn find<'a>(entries: &'a [DirEntry], name: &str) -> Option<&'a DirEntry> {
     entries.iter().find(|e| e.name == name).or_else(|| entries.iter().find(|e| e.name.eq_ignore_ascii_case(name)))
@@ -90,6 +135,26 @@ fn has_dir(source: &dyn ImageSource, dir: &[&str], name: &str) -> Option<String>
 }
 
 impl Image {
+    /// Open an image: a folder (see [`Image::open_dir`]), or a WIM/ESD archive, given as
+    /// `install.wim` (image 1, or `index`), or `install.wim:3`.
+    pub fn open(path: &Path, index: Option<u32>) -> Result<Image> {
+        let (file, suffix) = split_index(path);
+        if file.is_file() && wim::is_wim(&file) {
+            let index = match (suffix, index) {
+                (Some(a), Some(b)) if a != b => return Err(Error::Usage(format!("{} names image {a}, --index says {b}", path.display()))),
+                (Some(a), _) | (None, Some(a)) => a,
+                (None, None) => 1,
+            };
+            let source = wim::WimSource::open(&file, index).map_err(|e| Error::NotAnImage { path: path.into(), reason: e.to_string() })?;
+            let label = format!("{}:{index}", file.display());
+            return Image::detect(Box::new(source), Path::new(&label));
+        }
+        if index.is_some() {
+            return Err(Error::Usage(format!("--index applies to WIM/ESD archives; {} is not one", path.display())));
+        }
+        Image::open_dir(path)
+    }
+
     /// Open a directory image, detecting the level: the root (holds `Windows\WinSxS`), the
     /// `Windows` folder (holds `WinSxS`) or `WinSxS` (holds `Manifests`).
     pub fn open_dir(path: &Path) -> Result<Image> {

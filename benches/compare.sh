@@ -1,0 +1,204 @@
+#!/usr/bin/env bash
+# Why this exists: issue 7 asks that sxsaudit's audit be measured, in one run and on one image,
+# against the hardware floors (reading every payload; hashing at the single-core SHA-256 rate)
+# and against its peers (xargs sha256sum, xargs openssl dgst, wimlib-imagex verify). It prints
+# each figure and the issue's ratios, and writes them to a JSON file. See benches/README.md.
+#
+# Usage: benches/compare.sh [--scale full|medium|small] [--out FILE] [--repeat N] [--no-wim] [DIR]
+#   DIR     the image (a folder holding Windows/WinSxS/Manifests); built there with
+#           `sxsaudit demo DIR --scale SCALE --clean --build-only` when it holds none.
+#           Default: ${TMPDIR:-/tmp}/sxsaudit-bench-SCALE. Full scale needs ~5.5 GB of disk.
+# Environment: SCALE (default full), OUT (default bench-results/compare.json), REPEAT (default
+#   3: each timing is the best of REPEAT runs), THREADS_MAX (default 2), WIM=0 to skip the WIM
+#   part, SXSAUDIT (the binary; default: built with `cargo build --release` in this checkout).
+set -euo pipefail
+
+SCALE=${SCALE:-full}
+OUT=${OUT:-bench-results/compare.json}
+REPEAT=${REPEAT:-3}
+WIM=${WIM:-1}
+P=${THREADS_MAX:-2}
+DIR=
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --scale) SCALE=$2; shift 2 ;;
+        --scale=*) SCALE=${1#*=}; shift ;;
+        --out) OUT=$2; shift 2 ;;
+        --repeat) REPEAT=$2; shift 2 ;;
+        --no-wim) WIM=0; shift ;;
+        -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -*) echo "compare.sh: unknown option $1" >&2; exit 64 ;;
+        *) DIR=$1; shift ;;
+    esac
+done
+DIR=${DIR:-${TMPDIR:-/tmp}/sxsaudit-bench-$SCALE}
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+
+die() { echo "compare.sh: $*" >&2; exit 1; }
+command -v openssl >/dev/null || die "openssl is needed (the hash floor and a peer)"
+command -v sha256sum >/dev/null || die "sha256sum is needed (a peer)"
+[ -x /usr/bin/time ] || die "/usr/bin/time is needed for peak memory: apt-get install -y time"
+
+if [ -z "${SXSAUDIT:-}" ]; then
+    (cd "$REPO" && cargo build --release --quiet --bin sxsaudit) || die "cannot build sxsaudit"
+    SXSAUDIT=${CARGO_TARGET_DIR:-$REPO/target}/release/sxsaudit
+fi
+[ -x "$SXSAUDIT" ] || die "no sxsaudit binary at $SXSAUDIT"
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/sxsaudit-compare.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+
+# --- the image ---------------------------------------------------------------------------
+if [ ! -d "$DIR/Windows/WinSxS/Manifests" ]; then
+    echo "building a clean $SCALE-scale image in $DIR ..."
+    "$SXSAUDIT" demo "$DIR" --scale "$SCALE" --clean --build-only
+fi
+WS="$DIR/Windows/WinSxS"
+
+# The payloads sxsaudit hashes: files under a component folder, not the f/ r/ n/
+# differentials (never compared), not Manifests, Catalogs and the like.
+( cd "$WS" && find . -mindepth 2 -type f -not -path './Manifests/*' -not -path './*/[frn]/*' \
+    -not -path './Catalogs/*' -not -path './FileMaps/*' -not -path './Temp/*' -not -path './Backup/*' \
+    -print0 ) > "$WORK/payloads"
+NFILES=$(tr -cd '\0' < "$WORK/payloads" | wc -c)
+BYTES=$(cd "$WS" && xargs -0 stat -c %s < "$WORK/payloads" | awk '{s+=$1} END {printf "%d", s}')
+NMANIFESTS=$(find "$WS/Manifests" -maxdepth 1 -type f -name '*.manifest' | wc -l)
+echo "image: $DIR ($NMANIFESTS manifests, $NFILES payloads, $BYTES bytes)"
+
+# Warm the page cache: everything the runs below read (and check it fits in memory).
+MEM_KB=$(awk '/MemAvailable/ {print $2}' /proc/meminfo)
+if [ $(( BYTES / 1024 )) -gt $(( MEM_KB * 8 / 10 )) ]; then
+    echo "warning: the payloads ($BYTES B) may not fit the page cache (${MEM_KB} KiB available)" >&2
+fi
+(cd "$WS" && xargs -0 -P"$P" -n 256 cat < "$WORK/payloads" > /dev/null)
+cat "$WS"/Manifests/*.manifest > /dev/null 2>&1 || find "$WS/Manifests" -type f -exec cat {} + > /dev/null
+
+# --- timing ------------------------------------------------------------------------------
+# run NAME CMD...: best wall time of REPEAT runs into T_NAME, the peak RSS (KiB) of that
+# run's largest process into M_NAME, and the exit status into RC_NAME. Runs under bash -c so
+# pipelines and xargs work; time -v reports the largest descendant's maximum RSS.
+run() {
+    local name=$1; shift
+    local best= bestm=0 rc=0 i t0 t1 t m
+    for ((i = 0; i < REPEAT; i++)); do
+        t0=$(date +%s.%N)
+        set +e
+        /usr/bin/time -v -o "$WORK/$name.time" bash -c "$*" > "$WORK/$name.out" 2> "$WORK/$name.err"
+        rc=$?
+        set -e
+        t1=$(date +%s.%N)
+        t=$(echo "$t1 - $t0" | bc -l)
+        m=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$WORK/$name.time")
+        if [ -z "$best" ] || [ "$(echo "$t < $best" | bc -l)" = 1 ]; then best=$t; fi
+        [ "${m:-0}" -gt "$bestm" ] && bestm=$m
+    done
+    printf -v "T_$name" '%.3f' "$best"
+    printf -v "M_$name" '%s' "$bestm"
+    printf -v "RC_$name" '%s' "$rc"
+    printf '  %-22s %8.3f s   peak RSS %7d KiB   exit %s\n' "$name" "$best" "$bestm" "$rc"
+}
+ratio() { echo "scale=3; $1 / $2" | bc -l | sed 's/^\./0./'; }
+
+echo "timings (best of $REPEAT, warm cache):"
+run audit_t1 "'$SXSAUDIT' audit '$DIR' --threads 1 --quiet --no-progress"
+run audit_t2 "'$SXSAUDIT' audit '$DIR' --threads $P --quiet --no-progress"
+[ "$RC_audit_t2" = 0 ] || { cat "$WORK/audit_t2.err" >&2; die "the audit of a clean image exited $RC_audit_t2"; }
+# The I/O floor: every payload read, nothing hashed.
+run read_floor "cd '$WS' && xargs -0 -P$P -n 256 cat < '$WORK/payloads' > /dev/null"
+run xargs_sha256sum "cd '$WS' && xargs -0 -P$P -n 256 sha256sum < '$WORK/payloads' > /dev/null"
+run xargs_openssl "cd '$WS' && xargs -0 -P$P -n 256 openssl dgst -sha256 < '$WORK/payloads' > /dev/null"
+
+# The hash floor: OpenSSL's one-core SHA-256 over 256 KiB buffers in memory (the same SHA-NI
+# code path as sha2 0.11 within a few percent; `cargo bench --bench stages -- hash` gives
+# sha2's own figure). openssl speed prints thousands of bytes per second.
+HASH_KBPS=$(openssl speed -evp sha256 -bytes 262144 -seconds 3 2>/dev/null | awk '/^sha256|^SHA256/ {v=$NF; sub(/k$/, "", v); print v}' | tail -1)
+[ -n "$HASH_KBPS" ] || die "cannot read the openssl speed figure"
+HASH_BPS=$(echo "$HASH_KBPS * 1000" | bc -l)
+HASH_FLOOR=$(echo "$BYTES / (2 * $HASH_BPS)" | bc -l)
+FLOOR=$(echo "if ($T_read_floor > $HASH_FLOOR) $T_read_floor else $HASH_FLOOR" | bc -l)
+printf '  %-22s %8.3f s   (%s bytes at %.0f MB/s per core, on 2 cores; openssl speed -evp sha256 -bytes 262144)\n' \
+    hash_floor "$HASH_FLOOR" "$BYTES" "$(echo "$HASH_BPS / 1000000" | bc -l)"
+printf '  %-22s %8.3f s   = max(read_floor, hash_floor)\n' floor "$FLOOR"
+
+# --- WIM ---------------------------------------------------------------------------------
+WIM_STATUS=skipped WIMFILE= T_wim_sxsaudit= T_wimlib_verify= M_wim_sxsaudit=0 M_wimlib_verify=0
+if [ "$WIM" = 1 ] && command -v wimlib-imagex >/dev/null; then
+    WIMFILE="$DIR.wim"
+    if [ ! -s "$WIMFILE" ]; then
+        echo "capturing $WIMFILE (LZX) ..."
+        wimlib-imagex capture "$DIR" "$WIMFILE" --compress=LZX > "$WORK/capture.log" 2>&1 || die "wimlib-imagex capture failed"
+    fi
+    cat "$WIMFILE" > /dev/null
+    set +e
+    "$SXSAUDIT" audit "$WIMFILE" --quiet --no-progress > /dev/null 2> "$WORK/wimprobe.err"
+    rc=$?
+    set -e
+    if [ "$rc" = 66 ] || [ "$rc" = 64 ]; then
+        echo "  skipped: sxsaudit cannot read WIM yet ($(head -c 200 "$WORK/wimprobe.err"))"
+        WIM_STATUS="skipped: sxsaudit cannot read WIM yet"
+    else
+        run wim_sxsaudit "'$SXSAUDIT' audit '$WIMFILE' --threads $P --quiet --no-progress"
+        WIM_STATUS="measured (sxsaudit exit $RC_wim_sxsaudit)"
+    fi
+    run wimlib_verify "wimlib-imagex verify '$WIMFILE'"
+elif [ "$WIM" = 1 ]; then
+    echo "  skipped: wimlib-imagex not installed"
+    WIM_STATUS="skipped: wimlib-imagex not installed"
+fi
+
+# --- ratios ------------------------------------------------------------------------------
+R_FLOOR=$(ratio "$T_audit_t2" "$FLOOR")
+R_SHA256SUM=$(ratio "$T_xargs_sha256sum" "$T_audit_t2")
+R_OPENSSL=$(ratio "$T_xargs_openssl" "$T_audit_t2")
+R_THREADS=$(ratio "$T_audit_t1" "$T_audit_t2")
+MB_S=$(echo "scale=0; $BYTES / $T_audit_t2 / 1000000" | bc -l)
+ok() { [ "$(echo "$1" | bc -l)" = 1 ] && echo met || echo MISSED; }
+echo "ratios (issue 7 targets):"
+printf '  audit / floor            %6s   (target <= 1.15: %s)\n' "$R_FLOOR" "$(ok "$R_FLOOR <= 1.15")"
+printf '  xargs sha256sum / audit  %6s   (target >= 3.5:  %s)\n' "$R_SHA256SUM" "$(ok "$R_SHA256SUM >= 3.5")"
+printf '  xargs openssl / audit    %6s   (target >= 1.5:  %s)\n' "$R_OPENSSL" "$(ok "$R_OPENSSL >= 1.5")"
+printf '  audit 1 thread / %s      %6s   (target >= 1.8:  %s)\n' "$P" "$R_THREADS" "$(ok "$R_THREADS >= 1.8")"
+printf '  audit peak RSS         %6d KiB  (target < 200 MB: %s)\n' "$M_audit_t2" "$(ok "$M_audit_t2 * 1024 < 200000000")"
+printf '  audit throughput         %6s MB/s on %s threads\n' "$MB_S" "$P"
+R_WIM=null
+if [ -n "$T_wim_sxsaudit" ] && [ -n "$T_wimlib_verify" ]; then
+    R_WIM=$(ratio "$T_wimlib_verify" "$T_wim_sxsaudit")
+    printf '  wimlib verify / sxsaudit WIM audit %s\n' "$R_WIM"
+fi
+
+# --- JSON --------------------------------------------------------------------------------
+mkdir -p "$(dirname "$OUT")"
+num() { [ -n "$1" ] && echo "$1" || echo null; }
+cat > "$OUT" <<EOF
+{
+  "schema": "sxsaudit-compare/1",
+  "date": "$(date -u +%Y-%m-%dT%H:%M:%SZ)",
+  "machine": {"cpu": "$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)", "cores": $(nproc), "sha_ni": $(grep -q sha_ni /proc/cpuinfo && echo true || echo false), "mem_kib": $(awk '/MemTotal/ {print $2}' /proc/meminfo)},
+  "sxsaudit": {"binary": "$SXSAUDIT", "version": "$("$SXSAUDIT" --version | awk '{print $2}')", "git": "$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$REPO" diff --quiet HEAD -- src 2>/dev/null || echo -dirty)"},
+  "image": {"dir": "$DIR", "scale": "$SCALE", "manifests": $NMANIFESTS, "payloads": $NFILES, "payload_bytes": $BYTES},
+  "method": {"repeat": $REPEAT, "statistic": "min wall time", "cache": "warm", "threads": $P, "xargs": "-0 -P$P -n 256", "hash_floor": "openssl speed -evp sha256 -bytes 262144 -seconds 3, one core"},
+  "seconds": {
+    "audit_1_thread": $T_audit_t1,
+    "audit_${P}_threads": $T_audit_t2,
+    "read_floor": $T_read_floor,
+    "hash_floor": $(printf '%.3f' "$HASH_FLOOR"),
+    "floor": $(printf '%.3f' "$FLOOR"),
+    "xargs_sha256sum": $T_xargs_sha256sum,
+    "xargs_openssl_dgst": $T_xargs_openssl,
+    "wim_sxsaudit": $(num "$T_wim_sxsaudit"),
+    "wimlib_verify": $(num "$T_wimlib_verify")
+  },
+  "sha256_bytes_per_second_one_core": $(printf '%.0f' "$HASH_BPS"),
+  "peak_rss_kib": {"audit_1_thread": $M_audit_t1, "audit_${P}_threads": $M_audit_t2, "xargs_sha256sum": $M_xargs_sha256sum, "xargs_openssl_dgst": $M_xargs_openssl, "wim_sxsaudit": $M_wim_sxsaudit, "wimlib_verify": $M_wimlib_verify},
+  "ratios": {
+    "audit_over_floor": $R_FLOOR,
+    "sha256sum_over_audit": $R_SHA256SUM,
+    "openssl_over_audit": $R_OPENSSL,
+    "one_thread_over_${P}": $R_THREADS,
+    "wimlib_verify_over_wim_audit": $R_WIM
+  },
+  "targets": {"audit_over_floor": 1.15, "sha256sum_over_audit": 3.5, "openssl_over_audit": 1.5, "one_thread_over_2": 1.8, "peak_rss_bytes": 200000000},
+  "wim": {"file": "$WIMFILE", "status": "$WIM_STATUS"}
+}
+EOF
+echo "wrote $OUT"
