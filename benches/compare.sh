@@ -61,7 +61,7 @@ WS="$DIR/Windows/WinSxS"
     -not -path './Catalogs/*' -not -path './FileMaps/*' -not -path './Temp/*' -not -path './Backup/*' \
     -print0 ) > "$WORK/payloads"
 NFILES=$(tr -cd '\0' < "$WORK/payloads" | wc -c)
-BYTES=$(cd "$WS" && xargs -0 stat -c %s < "$WORK/payloads" | awk '{s+=$1} END {printf "%d", s}')
+BYTES=$(cd "$WS" && xargs -0 stat -c %s < "$WORK/payloads" | awk '{s+=$1} END {printf "%.0f", s}')
 NMANIFESTS=$(find "$WS/Manifests" -maxdepth 1 -type f -name '*.manifest' | wc -l)
 echo "image: $DIR ($NMANIFESTS manifests, $NFILES payloads, $BYTES bytes)"
 

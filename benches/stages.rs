@@ -10,7 +10,9 @@
 //! - `hash/*`: [`sxsaudit::hash::digest`] SHA-256 and SHA-1 of 64 MiB, in bytes/s; the hash floor.
 //! - `dcs_decode/*`: [`sxsaudit::format::dcs::decode`] of the genuine Microsoft LZMS samples of
 //!   `../shared/realdata/lzms-microsoft`, each wrapped in a one-block DCS file with
-//!   [`sxsaudit::format::dcs::assemble`] (there is no LZMS encoder); skipped without realdata.
+//!   [`sxsaudit::format::dcs::assemble`] (there is no LZMS encoder), and the same blocks
+//!   through one reused `sxs_lzms::Decompressor` (`lzms_reused_*`): the difference is the
+//!   per-file setup DCS pays. Skipped without realdata.
 //! - `audit/small`: a whole [`sxsaudit::audit::run`] of a clean Small image (3,000 components,
 //!   ~60 MB) built once into a tempdir; warm page cache, the rayon pool of the machine.
 //!
@@ -141,6 +143,19 @@ fn dcs_decode(c: &mut Criterion) {
                 }
             })
         });
+        // The same block through one reused LZMS decoder, into one reused buffer: the gap to
+        // the line above is what DCS pays per file to set up a decoder and its output.
+        let mut dec = sxs_lzms::Decompressor::new();
+        let mut out = vec![0u8; ulen];
+        if dec.decompress_into(body, &mut out).is_ok() {
+            g.bench_function(format!("lzms_reused_{name}_{ulen}B_x{REPS}"), |b| {
+                b.iter(|| {
+                    for _ in 0..REPS {
+                        black_box(dec.decompress_into(black_box(body), &mut out).is_ok());
+                    }
+                })
+            });
+        }
     }
     g.finish();
 }

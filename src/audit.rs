@@ -41,6 +41,8 @@ pub struct Options {
     pub progress: bool,
     /// Streamed findings.
     pub on_finding: Option<Observer>,
+    /// Run-level notes known before the audit (e.g. about the base manifest).
+    pub notes: Vec<String>,
 }
 
 /// Everything an audit found.
@@ -192,6 +194,13 @@ pub fn run(image: &Image, codecs: &Codecs, opts: &Options) -> Result<Audit> {
     progress.finish();
     findings.extend(results.into_iter().flatten());
     findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    if codecs.base.is_none() && totals.manifests_compressed > 0 {
+        notes.push(format!(
+            "{} manifests are DCM-compressed and no base manifest was found (the image has no servicing-stack wcp.dll): they are unverifiable; give the base with --base FILE (a wcp.dll or the raw 9,066-byte base manifest)",
+            totals.manifests_compressed
+        ));
+    }
+    notes.extend(opts.notes.iter().cloned());
     notes.sort();
     notes.dedup();
     totals.bytes_hashed = hashed.into_inner();

@@ -2,7 +2,7 @@
 //! [`Config`] (thread pool, report sinks), then dispatched. `main.rs` only calls [`main`].
 
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
@@ -45,6 +45,28 @@ enum Command {
     Demo(DemoArgs),
     /// Describe an image or a WIM/ESD archive: its images, build, manifests.
     Info(InfoArgs),
+    /// Decode compressed store files (DCM manifests, DCN and DCS payloads) to plain bytes;
+    /// plain files pass through unchanged.
+    Expand(ExpandArgs),
+}
+
+#[derive(Debug, Args)]
+struct ExpandArgs {
+    /// Store files to decode.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// The base manifest for DCM files (a wcp.dll or the raw base manifest).
+    #[arg(long, value_name = "FILE", conflicts_with = "image")]
+    base: Option<PathBuf>,
+    /// Take the base manifest from this image's servicing stack.
+    #[arg(long, value_name = "ROOT")]
+    image: Option<PathBuf>,
+    /// Write the single decoded file here (`-` or absent: standard output).
+    #[arg(short = 'o', long, value_name = "OUT", conflicts_with = "out_dir")]
+    output: Option<PathBuf>,
+    /// Write each decoded file into DIR under its own name.
+    #[arg(long, value_name = "DIR")]
+    out_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -74,6 +96,10 @@ struct AuditArgs {
     /// The image of a WIM/ESD archive to audit (1-based).
     #[arg(long, value_name = "N")]
     index: Option<u32>,
+    /// The base manifest DCM manifests are deltas against: a wcp.dll or the raw base
+    /// manifest (default: the newest servicing stack's wcp.dll in the image).
+    #[arg(long, value_name = "FILE")]
+    base: Option<PathBuf>,
     #[command(flatten)]
     run: RunArgs,
 }
@@ -111,17 +137,95 @@ impl Config {
         Ok(Config { outputs: run.out.resolve()?, pool })
     }
 
-    fn audit(&self, image: &Image) -> anyhow::Result<Audit> {
-        let codecs = Codecs::default();
-        let opts = audit::Options { progress: self.outputs.progress(), on_finding: self.outputs.observer() };
+    fn audit(&self, image: &Image, base: Option<&Path>) -> anyhow::Result<Audit> {
+        let (codecs, notes) = codecs_for(image, base)?;
+        let opts = audit::Options { progress: self.outputs.progress(), on_finding: self.outputs.observer(), notes };
         Ok(self.pool.install(|| audit::run(image, &codecs, &opts))?)
+    }
+}
+
+/// The decoding context of an image: the base manifest from `--base` or from the image.
+fn codecs_for(image: &Image, base: Option<&Path>) -> anyhow::Result<(Codecs, Vec<String>)> {
+    let mut notes = Vec::new();
+    let base = match base {
+        Some(path) => {
+            let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+            Some(crate::store::base::from_file_bytes(bytes, path.display().to_string()).map_err(|e| Error::Usage(format!("--base {}: {e}", path.display())))?)
+        }
+        None => match crate::store::base::find(image) {
+            Ok(b) => b,
+            Err(e) => {
+                notes.push(format!("the servicing stack's base manifest could not be read: {e}"));
+                None
+            }
+        },
+    };
+    if let Some(b) = &base {
+        if let Some(w) = crate::format::pe::base_warning(&b.bytes) {
+            notes.push(format!("{} (from {})", w, b.origin));
+        }
+    }
+    Ok((Codecs { base }, notes))
+}
+
+fn run_expand(args: &ExpandArgs) -> anyhow::Result<u8> {
+    let base = match (&args.base, &args.image) {
+        (Some(p), _) => {
+            let bytes = std::fs::read(p).map_err(|e| Error::io(p, e))?;
+            Some(crate::store::base::from_file_bytes(bytes, p.display().to_string()).map_err(|e| Error::Usage(format!("--base {}: {e}", p.display())))?)
+        }
+        (None, Some(root)) => {
+            let image = Image::open(root, None)?;
+            Some(crate::store::base::find(&image).map_err(anyhow::Error::msg)?.with_context(|| format!("{} has no servicing-stack wcp.dll", root.display()))?)
+        }
+        (None, None) => None,
+    };
+    let codecs = Codecs { base };
+    let single = args.files.len() == 1 && args.out_dir.is_none();
+    if !single && args.out_dir.is_none() {
+        bail!("several files need --out-dir DIR");
+    }
+    let mut failed = false;
+    for file in &args.files {
+        let bytes = std::fs::read(file).map_err(|e| Error::io(file, e))?;
+        let plain = match codecs.any(&bytes) {
+            crate::codec::Decoded::Bytes(b) => b,
+            crate::codec::Decoded::Unverifiable(e) | crate::codec::Decoded::Corrupt(e) => {
+                eprintln!("sxsaudit: {}: {e}", file.display());
+                failed = true;
+                continue;
+            }
+        };
+        let dest = match (&args.out_dir, &args.output) {
+            (Some(dir), _) => {
+                std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+                Some(dir.join(file.file_name().unwrap_or_default()))
+            }
+            (None, Some(o)) if o != Path::new("-") => Some(o.clone()),
+            _ => None,
+        };
+        if dest.as_deref().is_some_and(|d| same_file(d, file)) {
+            bail!("{}: refusing to overwrite the input", file.display());
+        }
+        match dest {
+            Some(d) => std::fs::write(&d, &plain).map_err(|e| Error::io(&d, e))?,
+            None => io::Write::write_all(&mut io::stdout().lock(), &plain)?,
+        }
+    }
+    Ok(if failed { exit::UNVERIFIABLE } else { exit::CLEAN })
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
     }
 }
 
 fn run_audit(args: &AuditArgs) -> anyhow::Result<u8> {
     let config = Config::new(&args.run)?;
     let image = Image::open(&args.image, args.index)?;
-    let mut a = config.audit(&image)?;
+    let mut a = config.audit(&image, args.base.as_deref())?;
     config.outputs.finish(&mut a)
 }
 
@@ -155,7 +259,7 @@ fn run_demo(args: &DemoArgs) -> anyhow::Result<u8> {
         return Ok(exit::CLEAN);
     }
     let image = Image::open_dir(&dir)?;
-    let mut a = config.audit(&image)?;
+    let mut a = config.audit(&image, None)?;
     config.outputs.finish(&mut a)?;
     let mut found: Vec<demo::Planted> = a.findings.iter().map(|f| demo::Planted { kind: f.kind, component: f.component.clone(), file: f.file.clone() }).collect();
     found.sort();
@@ -181,6 +285,7 @@ pub fn main() -> ExitCode {
         Command::Audit(a) => run_audit(a),
         Command::Demo(d) => run_demo(d),
         Command::Info(i) => crate::info::run(&i.image, i.json),
+        Command::Expand(e) => run_expand(e),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -2,10 +2,15 @@
 //! and the decoders, with the context they need (the base manifest for DCM). Decoders never
 //! go looking for their dictionary: it is handed to them from here.
 
+use std::sync::Arc;
+
 use crate::format::Container;
 
 /// Compressed payloads are collected whole before decoding; larger than any store file.
 pub const MAX_COMPRESSED_PAYLOAD: usize = 1 << 30;
+/// The largest output a PA30 delta may declare here: a hostile 30-byte delta must not make us
+/// allocate 4 GiB (the PA30 format's own limit).
+pub const MAX_DECODED: u64 = 1 << 30;
 
 /// What decoding gave.
 pub enum Decoded {
@@ -17,16 +22,46 @@ pub enum Decoded {
     Corrupt(String),
 }
 
+/// The base manifest DCM manifests are deltas against, and where it came from.
+#[derive(Debug, Clone)]
+pub struct Base {
+    /// The bytes.
+    pub bytes: Arc<Vec<u8>>,
+    /// Where it was found, for messages.
+    pub origin: String,
+}
+
 /// Decoding context for one image.
 #[derive(Debug, Clone, Default)]
-pub struct Codecs {}
+pub struct Codecs {
+    /// The base manifest, when one was found or given.
+    pub base: Option<Base>,
+}
+
+fn limits() -> sxs_pa30::Limits {
+    sxs_pa30::Limits { max_target_size: MAX_DECODED }
+}
+
+/// Decode a bare PA30 delta; unsupported forms are unverifiable, anything else is damage.
+fn pa30(what: &str, delta: &[u8], source: &[u8]) -> Decoded {
+    match sxs_pa30::decode(delta, source, &limits()) {
+        Ok(out) => Decoded::Bytes(out),
+        Err(sxs_pa30::Error::Unsupported(s)) => Decoded::Unverifiable(format!("{what}: unsupported PA30 delta ({s})")),
+        Err(e) => Decoded::Corrupt(format!("{what} does not decode: {e}")),
+    }
+}
 
 impl Codecs {
     /// Decode a manifest file.
     pub fn manifest(&self, container: Container, bytes: &[u8]) -> Decoded {
         match container {
             Container::Plain => Decoded::Bytes(bytes.to_vec()),
-            Container::Dcm => Decoded::Unverifiable("DCM-compressed manifest: this build cannot decode PA30 yet".into()),
+            Container::Dcm => match &self.base {
+                Some(base) => pa30("the DCM manifest", &bytes[4..], &base.bytes),
+                None => Decoded::Unverifiable(
+                    "DCM-compressed manifest, and no base manifest to decode it: the image has no servicing-stack wcp.dll; give one with --base".into(),
+                ),
+            },
             other => Decoded::Corrupt(format!("a manifest cannot be stored as {}", other.name())),
         }
     }
@@ -35,17 +70,25 @@ impl Codecs {
     pub fn payload(&self, container: Container, bytes: &[u8]) -> Decoded {
         match container {
             Container::Plain => Decoded::Bytes(bytes.to_vec()),
+            Container::Dcn => pa30("the DCN-compressed payload", &bytes[4..], &[]),
             Container::Dcs => match crate::format::dcs::decode(bytes, MAX_COMPRESSED_PAYLOAD) {
                 Ok(plain) => Decoded::Bytes(plain),
                 Err(e) => Decoded::Corrupt(format!("DCS-compressed payload: {e}")),
             },
             Container::Dcm => Decoded::Corrupt("a payload stored as a DCM manifest delta".into()),
-            Container::Dcn => Decoded::Unverifiable("DCN-compressed payload: this build cannot decode PA30 yet".into()),
             Container::Dcd => Decoded::Unverifiable(
                 "DCD-compressed payload: a PA30 delta against a basis file Windows does not name; not verifiable offline".into(),
             ),
             Container::Dch => Decoded::Unverifiable("DCH payload: a header without data".into()),
             Container::Dcx => Decoded::Unverifiable("DCX-compressed payload: an undocumented form".into()),
+        }
+    }
+
+    /// Decode any store file (manifest or payload), for `expand`.
+    pub fn any(&self, bytes: &[u8]) -> Decoded {
+        match Container::sniff(bytes) {
+            Container::Dcm => self.manifest(Container::Dcm, bytes),
+            c => self.payload(c, bytes),
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod info;
 pub mod outputs;
 pub mod progress;
 pub mod store;
+pub mod waivers;
 pub mod demo;
 pub mod report;
 pub mod cli;

@@ -12,6 +12,7 @@
 //! Faults are planted in the model before it is written, so the builder knows exactly which
 //! findings the audit must report ([`Built::planted`]).
 
+pub mod pe;
 pub mod rng;
 mod xml;
 
@@ -105,12 +106,16 @@ pub struct Spec {
     pub scale: Scale,
     /// Faults to plant, one component each.
     pub faults: Vec<Fault>,
+    /// Store most manifests DCM-compressed (against a stand-in base manifest carried by a
+    /// stand-in servicing-stack `wcp.dll`) and some payloads DCN-compressed, as on a real
+    /// image; plain XML and plain payloads otherwise.
+    pub compress: bool,
 }
 
 impl Spec {
     /// A clean image.
     pub fn clean(scale: Scale, seed: u64) -> Spec {
-        Spec { seed, scale, faults: Vec::new() }
+        Spec { seed, scale, faults: Vec::new(), compress: true }
     }
 
     /// The demo: the motivating case's classpnp.sys and a few more of every kind.
@@ -120,6 +125,7 @@ impl Spec {
             seed,
             scale,
             faults: vec![FlipByte, FlipByte, FlipByte, Truncate, DeletePayload, DeleteFolder, GarbageManifest, TruncateManifest, UnknownAlgorithm, KeyformMismatch],
+            compress: true,
         }
     }
 }
@@ -158,6 +164,8 @@ pub struct PayloadFile {
     pub algorithm: Algorithm,
     /// `destinationPath`.
     pub destination: Option<String>,
+    /// Stored DCN-compressed.
+    pub dcn: bool,
     disk: Disk,
     method_override: Option<String>,
     value_override: Option<String>,
@@ -178,6 +186,8 @@ pub struct Component {
     pub diffs: bool,
     /// Declare `xmlns:dsig` on every dsig element (older builds) instead of once.
     pub dsig_each: bool,
+    /// The manifest is stored DCM-compressed.
+    pub dcm: bool,
     manifest: Disk,
     folder_deleted: bool,
     faulted: bool,
@@ -192,8 +202,10 @@ pub struct Built {
     pub planted: Vec<Planted>,
     /// The model that was written.
     pub components: Vec<Component>,
-    /// Payload bytes written.
+    /// Payload bytes written, counted decoded (what an audit hashes).
     pub bytes: u64,
+    /// The stand-in base manifest (in the stand-in wcp.dll) when manifests are compressed.
+    pub base: Option<Vec<u8>>,
 }
 
 const WORDS: &[&str] = &[
@@ -218,13 +230,15 @@ fn identity(name: String, version: String, arch: &str, lang: &str, ty: Option<&s
     }
 }
 
-fn file(rng: &mut Rng, scale: Scale, name: String, algorithm: Algorithm) -> PayloadFile {
+fn file(rng: &mut Rng, scale: Scale, name: String, algorithm: Algorithm, compress: bool) -> PayloadFile {
     PayloadFile {
         lower_on_disk: name.chars().any(|c| c.is_ascii_uppercase()) && rng.chance(0.3),
         size: scale.payload_size(rng),
         seed: rng.next_u64(),
         algorithm,
         destination: if rng.chance(0.66) { Some("$(runtime.system32)\\".into()) } else { None },
+        // Drawn whether or not it is used, so that compressed and plain images share a model.
+        dcn: rng.chance(0.05) && compress,
         name,
         disk: Disk::Good,
         method_override: None,
@@ -250,9 +264,10 @@ fn model(spec: &Spec) -> Vec<Component> {
             keyform: keyform::keyform(&classpnp),
             identity: classpnp,
             legacy: false,
-            files: vec![file(&mut rng, scale, "classpnp.sys".into(), Algorithm::Sha256)],
+            files: vec![file(&mut rng, scale, "classpnp.sys".into(), Algorithm::Sha256, spec.compress)],
             diffs: true,
             dsig_each: false,
+            dcm: spec.compress,
             manifest: Disk::Good,
             folder_deleted: false,
             faulted: false,
@@ -276,8 +291,8 @@ fn model(spec: &Spec) -> Vec<Component> {
                 "OpenMP" => vec!["vcomp90.dll".into()],
                 _ => vec!["mfc90.dll".into(), "mfc90u.dll".into()],
             };
-            let files = names.into_iter().map(|n| file(&mut rng, scale, n, Algorithm::Sha1)).collect();
-            Component { keyform: keyform::keyform(&id), identity: id, legacy: true, files, diffs: false, dsig_each: true, manifest: Disk::Good, folder_deleted: false, faulted: false }
+            let files = names.into_iter().map(|n| file(&mut rng, scale, n, Algorithm::Sha1, spec.compress)).collect();
+            Component { keyform: keyform::keyform(&id), identity: id, legacy: true, files, diffs: false, dsig_each: true, dcm: false, manifest: Disk::Good, folder_deleted: false, faulted: false }
         } else {
             let arch = match rng.below(20) {
                 0..=12 => "amd64",
@@ -319,7 +334,7 @@ fn model(spec: &Spec) -> Vec<Component> {
             let files = files
                 .into_iter()
                 .filter(|n| seen_names.insert(n.to_ascii_lowercase()))
-                .map(|n| file(&mut rng, scale, n, Algorithm::Sha256))
+                .map(|n| file(&mut rng, scale, n, Algorithm::Sha256, spec.compress))
                 .collect::<Vec<_>>();
             Component {
                 keyform: keyform::keyform(&id),
@@ -328,12 +343,26 @@ fn model(spec: &Spec) -> Vec<Component> {
                 diffs: !files.is_empty() && rng.chance(0.2),
                 files,
                 dsig_each: rng.chance(0.3),
+                dcm: rng.chance(0.9) && spec.compress,
                 manifest: Disk::Good,
                 folder_deleted: false,
                 faulted: false,
             }
         };
         push(c, &mut out);
+    }
+    // Last, so that compressed and plain images share every other component and fault.
+    if spec.compress {
+        // The servicing stack carries wcp.dll, where the audit finds the base manifest.
+        let id = identity("Microsoft-Windows-ServicingStack".into(), "10.0.17763.1911".into(), "amd64", "neutral", None, "31bf3856ad364e35", Some("nonSxS"));
+        let mut wcp = file(&mut Rng::new(spec.seed ^ WCP_SEED), scale, "wcp.dll".into(), Algorithm::Sha256, false);
+        wcp.dcn = false;
+        wcp.size = 0; // the content is the stand-in DLL, see content()
+        wcp.seed = WCP_SEED;
+        push(
+            Component { keyform: keyform::keyform(&id), identity: id, legacy: false, files: vec![wcp], diffs: false, dsig_each: false, dcm: false, manifest: Disk::Good, folder_deleted: false, faulted: true },
+            &mut out,
+        );
     }
     out
 }
@@ -410,8 +439,33 @@ fn plant(components: &mut [Component], faults: &[Fault], seed: u64) -> Vec<Plant
     planted
 }
 
+/// Marks the servicing stack's wcp.dll, whose content is the stand-in DLL.
+const WCP_SEED: u64 = 0x5743_5044_4C4C;
+
+/// The stand-in base manifest: our own dictionary of the fragments every manifest repeats
+/// (not Microsoft's text, which is theirs: real images carry the real one in wcp.dll).
+pub fn base_manifest() -> Vec<u8> {
+    let id = identity("Microsoft-Windows-Deployment".into(), "10.0.17763.1".into(), "amd64", "neutral", None, "31bf3856ad364e35", Some("nonSxS"));
+    let c = Component {
+        keyform: String::new(),
+        identity: id,
+        legacy: false,
+        files: vec![PayloadFile { name: "file.dll".into(), lower_on_disk: false, size: 0, seed: 0, algorithm: Algorithm::Sha256, destination: Some("$(runtime.system32)\\".into()), dcn: false, disk: Disk::Good, method_override: None, value_override: None }],
+        diffs: false,
+        dsig_each: false,
+        dcm: false,
+        manifest: Disk::Good,
+        folder_deleted: false,
+        faulted: false,
+    };
+    xml::manifest(&c, &[vec![0u8; 32]]).into_bytes()
+}
+
 /// The content of a payload.
 pub fn content(f: &PayloadFile) -> Vec<u8> {
+    if f.seed == WCP_SEED && f.name == "wcp.dll" {
+        return pe::dll_with_resource(crate::format::pe::RT_BASE_MANIFEST, crate::format::pe::RN_BASE_MANIFEST, &base_manifest());
+    }
     let mut buf = vec![0u8; f.size];
     Rng::new(f.seed).fill_payload(&mut buf);
     if buf.len() >= 2 {
@@ -432,7 +486,7 @@ fn disk_name(f: &PayloadFile) -> String {
     }
 }
 
-fn write_component(winsxs: &Path, c: &Component) -> io::Result<u64> {
+fn write_component(winsxs: &Path, c: &Component, base: &[u8]) -> io::Result<u64> {
     let folder = winsxs.join(&c.keyform);
     let mut digests = Vec::with_capacity(c.files.len());
     let mut bytes = 0u64;
@@ -443,12 +497,26 @@ fn write_component(winsxs: &Path, c: &Component) -> io::Result<u64> {
             continue;
         }
         match f.disk {
-            Disk::Flipped if !data.is_empty() => {
+            Disk::Flipped if !data.is_empty() && !f.dcn => {
                 let at = data.len() / 2;
                 data[at] ^= 0x5A;
             }
-            Disk::Truncated => data.truncate(data.len() / 2),
+            Disk::Truncated if !f.dcn => data.truncate(data.len() / 2),
             _ => {}
+        }
+        let plain_len = data.len() as u64;
+        if f.dcn {
+            // DCN: a PA30 delta against nothing, with an MD5 of the target as Windows writes.
+            let opts = sxs_pa30::EncodeOptions { md5: true, ..Default::default() };
+            data = [b"DCN\x01".as_slice(), &sxs_pa30::encode(&data, &[], &opts)].concat();
+            match f.disk {
+                Disk::Flipped => {
+                    let at = data.len() / 2;
+                    data[at] ^= 0x5A;
+                }
+                Disk::Truncated => data.truncate(data.len() / 2),
+                _ => {}
+            }
         }
         let mut path = folder.clone();
         path.extend(disk_name(f).split('\\'));
@@ -456,7 +524,7 @@ fn write_component(winsxs: &Path, c: &Component) -> io::Result<u64> {
             fs::create_dir_all(parent)?;
         }
         fs::write(&path, &data)?;
-        bytes += data.len() as u64;
+        bytes += if f.dcn { plain_len } else { data.len() as u64 };
         if c.diffs {
             // Differentials: deliberately not the payload's content; never to be compared.
             for d in ["f", "r"] {
@@ -471,6 +539,10 @@ fn write_component(winsxs: &Path, c: &Component) -> io::Result<u64> {
         fs::create_dir_all(folder.join("n"))?;
     }
     let mut manifest = xml::manifest(c, &digests).into_bytes();
+    if c.dcm {
+        let delta = sxs_pa30::encode(&manifest, base, &sxs_pa30::EncodeOptions::dcm());
+        manifest = [b"DCM\x01".as_slice(), &delta].concat();
+    }
     match c.manifest {
         Disk::Flipped => manifest = Rng::new(c.files.len() as u64).next_u64().to_le_bytes().repeat(32),
         Disk::Truncated => manifest.truncate(manifest.len() / 2),
@@ -490,6 +562,7 @@ pub fn build(dir: &Path, spec: &Spec) -> io::Result<Built> {
         fs::create_dir_all(winsxs.join(extra))?;
     }
     fs::create_dir_all(dir.join("Windows").join("System32").join("config"))?;
-    let bytes = components.par_iter().map(|c| write_component(&winsxs, c)).collect::<io::Result<Vec<u64>>>()?.into_iter().sum();
-    Ok(Built { root: dir.to_path_buf(), planted, components, bytes })
+    let base = base_manifest();
+    let bytes = components.par_iter().map(|c| write_component(&winsxs, c, &base)).collect::<io::Result<Vec<u64>>>()?.into_iter().sum();
+    Ok(Built { root: dir.to_path_buf(), planted, components, bytes, base: spec.compress.then_some(base) })
 }

@@ -5,6 +5,7 @@ pub mod dcs;
 pub mod digest;
 pub mod keyform;
 pub mod manifest;
+pub mod pe;
 
 /// The first bytes of a WinSxS file, which say how it is stored (formats.md §3.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

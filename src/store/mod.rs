@@ -7,6 +7,7 @@
 //! Nothing here ever writes, and nothing follows a symbolic link: a link where a payload should
 //! be is reported, not read, so an image cannot lead the audit out of itself.
 
+pub mod base;
 pub mod dir;
 pub mod wim;
 

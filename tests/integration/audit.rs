@@ -35,7 +35,7 @@ fn each_planted_fault_is_found_exactly_with_its_exit_code() {
         (Fault::EscapingName, 4),
     ];
     for (i, (fault, code)) in cases.into_iter().enumerate() {
-        let spec = Spec { seed: 100 + i as u64, scale: Scale::Tiny, faults: vec![Fault::FlipByte, fault] };
+        let spec = Spec { seed: 100 + i as u64, scale: Scale::Tiny, faults: vec![Fault::FlipByte, fault], compress: true };
         let img = TestImage::build(&spec);
         let (got, json, stderr) = audit_json(img.root(), &["--threads", "2"]);
         assert_eq!(triples(&json), planted(&img.built), "{fault:?}");
@@ -45,7 +45,7 @@ fn each_planted_fault_is_found_exactly_with_its_exit_code() {
 
 #[test]
 fn hash_mismatch_reports_both_digests() {
-    let img = TestImage::build(&Spec { seed: 7, scale: Scale::Tiny, faults: vec![Fault::FlipByte] });
+    let img = TestImage::build(&Spec { seed: 7, scale: Scale::Tiny, faults: vec![Fault::FlipByte], compress: true });
     let (_, json, _) = audit_json(img.root(), &[]);
     let f = &json["findings"][0];
     assert_eq!(f["kind"], "hash_mismatch");
@@ -93,7 +93,7 @@ fn json_is_byte_identical_across_runs_and_thread_counts() {
 
 #[test]
 fn output_file_and_quiet() {
-    let img = TestImage::build(&Spec { seed: 3, scale: Scale::Tiny, faults: vec![Fault::DeletePayload] });
+    let img = TestImage::build(&Spec { seed: 3, scale: Scale::Tiny, faults: vec![Fault::DeletePayload], compress: true });
     let out_dir = tempfile::tempdir().unwrap();
     let report = out_dir.path().join("r.json");
     let out = sxsaudit(&["audit", img.root().to_str().unwrap(), "--format", "json", "-o", report.to_str().unwrap(), "--quiet"]);

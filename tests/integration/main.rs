@@ -3,5 +3,7 @@
 
 mod audit;
 mod bad_input;
+mod dcm;
 mod realdata;
 mod util;
+mod wim;

@@ -710,6 +710,17 @@ impl<R: ReadAt> Wim<R> {
         r.into_iter().next().ok_or(Error::BlobNotFound(*hash))
     }
 
+    /// The stored chunks of a blob in a non-solid compressed resource, with their
+    /// uncompressed lengths (the raw codec streams; see [`ChunkedResource::raw_chunks`]).
+    pub fn raw_chunks(&self, hash: &[u8; 20], max: u64) -> Result<Vec<(Vec<u8>, u64)>, Error> {
+        let blob = self.blob_entry(hash).ok_or(Error::BlobNotFound(*hash))?;
+        if !blob.reshdr.is_compressed() || !matches!(blob.location, Location::Chunked) {
+            return Err(Error::Xml("raw_chunks needs a blob of a non-solid compressed resource".into()));
+        }
+        let geo = ChunkedResource::non_solid(&blob.reshdr, self.header.compression, self.header.chunk_size, self.file_len)?;
+        geo.raw_chunks(&self.r, max)
+    }
+
     /// Read a whole blob into memory if it is at most `max` bytes.
     pub fn read_blob_vec(&self, hash: &[u8; 20], max: u64) -> Result<(Vec<u8>, BlobRead), Error> {
         let size = if *hash == [0u8; 20] {
