@@ -43,6 +43,40 @@ pub struct Options {
     pub on_finding: Option<Observer>,
     /// Run-level notes known before the audit (e.g. about the base manifest).
     pub notes: Vec<String>,
+    /// Also record every component and file with its content's SHA-256 ([`Audit::inventory`]),
+    /// for `compare`.
+    pub inventory: bool,
+}
+
+/// Every component and file of an image, with what was found (for `compare`).
+#[derive(Debug, Clone, Default)]
+pub struct Inventory {
+    /// By lower-case keyform.
+    pub components: std::collections::BTreeMap<String, ComponentRecord>,
+}
+
+/// One component of an [`Inventory`].
+#[derive(Debug, Clone, Default)]
+pub struct ComponentRecord {
+    /// The keyform as stored.
+    pub keyform: String,
+    /// SHA-256 of the decoded manifest, when it could be read.
+    pub manifest_sha256: Option<Vec<u8>>,
+    /// By lower-case file name.
+    pub files: std::collections::BTreeMap<String, FileRecord>,
+}
+
+/// One file of an [`Inventory`].
+#[derive(Debug, Clone)]
+pub struct FileRecord {
+    /// The manifest's name.
+    pub name: String,
+    /// Path from the image root.
+    pub path: String,
+    /// SHA-256 of the decoded content, when it was read.
+    pub content: Option<Vec<u8>>,
+    /// The finding against it, if any.
+    pub verdict: Option<Kind>,
 }
 
 /// Everything an audit found.
@@ -62,6 +96,8 @@ pub struct Audit {
     pub notes: Vec<String>,
     /// Wall-clock time (text report only: never in machine formats, which must be stable).
     pub elapsed: Duration,
+    /// Every component and file, when [`Options::inventory`] asked for it.
+    pub inventory: Option<Inventory>,
 }
 
 impl Audit {
@@ -95,6 +131,8 @@ struct Planned {
     compressed: bool,
     has_files: bool,
     files: u64,
+    /// SHA-256 of the decoded manifest.
+    manifest_sha256: Option<Vec<u8>>,
 }
 
 fn finding(kind: Kind, component: &str, file: Option<&str>, path: String, detail: String) -> Finding {
@@ -158,6 +196,19 @@ pub fn run(image: &Image, codecs: &Codecs, opts: &Options) -> Result<Audit> {
     let mut findings = Vec::new();
     let mut notes = Vec::new();
     let mut jobs = Vec::new();
+    let mut inventory = opts.inventory.then(Inventory::default);
+    for (p, m) in planned.iter().zip(&manifests) {
+        if let Some(inv) = inventory.as_mut() {
+            let keyform = m.name[..m.name.len() - ".manifest".len()].to_string();
+            let rec = inv.components.entry(keyform.to_ascii_lowercase()).or_default();
+            rec.keyform = keyform;
+            rec.manifest_sha256 = p.manifest_sha256.clone();
+            for f in p.findings.iter().filter(|f| f.file.is_some()) {
+                let name = f.file.clone().unwrap_or_default();
+                rec.files.insert(name.to_ascii_lowercase(), FileRecord { name, path: f.path.clone(), content: None, verdict: Some(f.kind) });
+            }
+        }
+    }
     for p in planned {
         totals.manifests_compressed += p.compressed as u64;
         totals.components += p.has_files as u64;
@@ -171,27 +222,39 @@ pub fn run(image: &Image, codecs: &Codecs, opts: &Options) -> Result<Audit> {
     let done = AtomicU64::new(0);
     let hashed = AtomicU64::new(0);
     let total_jobs = jobs.len() as u64;
-    let groups = content_groups(image, &jobs);
-    let results: Vec<Option<Finding>> = groups
+    let groups = content_groups(image, &jobs, opts.inventory);
+    let results: Vec<(usize, Option<Finding>, Option<Vec<u8>>)> = groups
         .par_iter()
         .flat_map_iter(|group| {
             let mut out = Vec::new();
             for unit in group {
                 let digests = read_unit(image, codecs, &jobs, unit);
                 hashed.fetch_add(digests.bytes, Ordering::Relaxed);
+                let sha256 = digests.values.as_ref().ok().and_then(|v| v.iter().find(|(a, _)| *a == Algorithm::Sha256)).map(|(_, d)| d.clone());
                 for &j in &unit.jobs {
                     let f = verdict(&jobs[j], &digests);
                     if let Some(f) = &f {
                         observe(f);
                     }
                     progress.inc(jobs[j].size, done.fetch_add(1, Ordering::Relaxed) + 1, total_jobs);
-                    out.push(f);
+                    out.push((j, f, sha256.clone()));
                 }
             }
             out
         })
         .collect();
     progress.finish();
+    if let Some(inv) = inventory.as_mut() {
+        for (j, f, sha256) in &results {
+            let job = &jobs[*j];
+            let rec = inv.components.entry(job.component.to_ascii_lowercase()).or_default();
+            rec.files.insert(
+                job.file.to_ascii_lowercase(),
+                FileRecord { name: job.file.clone(), path: job.path.clone(), content: sha256.clone(), verdict: f.as_ref().map(|f| f.kind) },
+            );
+        }
+    }
+    let results: Vec<Option<Finding>> = results.into_iter().map(|r| r.1).collect();
     findings.extend(results.into_iter().flatten());
     findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     if codecs.base.is_none() && totals.manifests_compressed > 0 {
@@ -208,6 +271,7 @@ pub fn run(image: &Image, codecs: &Codecs, opts: &Options) -> Result<Audit> {
         input: image.input.display().to_string(),
         layout: image.layout,
         source: image.source.kind(),
+        inventory,
         totals,
         findings,
         notes,
@@ -269,6 +333,7 @@ fn plan(image: &Image, codecs: &Codecs, manifests_dir: &[&str], folders: &HashMa
             return out;
         }
     };
+    out.manifest_sha256 = Some(crate::hash::digest(Algorithm::Sha256, &xml));
     let m: Manifest = match manifest::parse(&xml) {
         Ok(m) => m,
         Err(e) => {
@@ -313,13 +378,23 @@ fn plan(image: &Image, codecs: &Codecs, manifests_dir: &[&str], folders: &HashMa
                 None => "the component folder is absent",
             };
             let kind = if folder.is_some() { Kind::Unreadable } else { Kind::MissingPayload };
-            out.findings.push(finding(kind, &component, Some(fname), fpath, why.into()));
+            let mut f = finding(kind, &component, Some(fname), fpath, why.into());
+            if let Ok(e) = digest::resolve(file.hash.as_ref(), file.legacy_hash.is_some()) {
+                f.algorithm = Some(e.algorithm);
+                f.expected = Some(e.value);
+            }
+            out.findings.push(f);
             continue;
         };
         let (stored, found) = match resolver.resolve(&parts) {
             Resolved::Found(stored, e) => (stored, e),
             Resolved::Missing => {
-                out.findings.push(finding(Kind::MissingPayload, &component, Some(fname), fpath, "the payload file is absent".into()));
+                let mut f = finding(Kind::MissingPayload, &component, Some(fname), fpath, "the payload file is absent".into());
+                if let Ok(e) = digest::resolve(file.hash.as_ref(), file.legacy_hash.is_some()) {
+                    f.algorithm = Some(e.algorithm);
+                    f.expected = Some(e.value);
+                }
+                out.findings.push(f);
                 continue;
             }
             Resolved::Error(e) => {
@@ -369,7 +444,7 @@ struct Unit {
 /// read in order by one worker (a solid run of a WIM, read in offset order so each solid chunk
 /// is decompressed once). Groups come largest first, so long reads start early and small ones
 /// fill in at the end.
-fn content_groups(image: &Image, jobs: &[Job]) -> Vec<Vec<Unit>> {
+fn content_groups(image: &Image, jobs: &[Job], inventory: bool) -> Vec<Vec<Unit>> {
     let mut by_content: HashMap<[u8; 20], usize> = HashMap::new();
     let mut units: Vec<(Option<ContentId>, Unit, u64)> = Vec::new();
     for (j, job) in jobs.iter().enumerate() {
@@ -386,7 +461,11 @@ fn content_groups(image: &Image, jobs: &[Job]) -> Vec<Vec<Unit>> {
         if let Some(c) = cid {
             by_content.insert(c.id, units.len());
         }
-        units.push((cid, Unit { jobs: vec![j], algorithms: vec![job.expected.algorithm] }, job.size));
+        let mut algorithms = vec![job.expected.algorithm];
+        if inventory && job.expected.algorithm != Algorithm::Sha256 {
+            algorithms.push(Algorithm::Sha256);
+        }
+        units.push((cid, Unit { jobs: vec![j], algorithms }, job.size));
     }
     let mut groups: HashMap<u64, Vec<(u64, Unit, u64)>> = HashMap::new();
     let mut singles: Vec<(u64, Vec<Unit>)> = Vec::new();
@@ -405,25 +484,31 @@ fn content_groups(image: &Image, jobs: &[Job]) -> Vec<Vec<Unit>> {
     singles.into_iter().map(|g| g.1).collect()
 }
 
-/// The digests of one content unit, or why there are none.
-struct Digests {
-    /// One digest per algorithm of the unit.
-    values: Result<Vec<(Algorithm, Vec<u8>)>, (Kind, String)>,
+/// The digests of one file's content, or why there are none.
+pub struct Digests {
+    /// One digest per algorithm asked for, or the kind of finding and its reason.
+    pub values: Result<Vec<(Algorithm, Vec<u8>)>, (Kind, String)>,
     /// The container's own verdict (WIM blob SHA-1).
-    container_ok: Option<bool>,
+    pub container_ok: Option<bool>,
     /// Bytes hashed.
-    bytes: u64,
+    pub bytes: u64,
 }
 
 /// Read one unit's content once, decode a compressed container, and hash it with every
 /// algorithm its jobs need.
 fn read_unit(image: &Image, codecs: &Codecs, jobs: &[Job], unit: &Unit) -> Digests {
     let parts: Vec<&str> = jobs[unit.jobs[0]].parts.iter().map(String::as_str).collect();
-    let mut hashers: Vec<Hasher> = unit.algorithms.iter().map(|&a| Hasher::new(a)).collect();
+    digest_path(image, codecs, &parts, &unit.algorithms)
+}
+
+/// Read one file of an image (path components from the source root), decode a compressed
+/// container (DCN, DCS), and hash the content with each of `algorithms`.
+pub fn digest_path(image: &Image, codecs: &Codecs, parts: &[&str], algorithms: &[Algorithm]) -> Digests {
+    let mut hashers: Vec<Hasher> = algorithms.iter().map(|&a| Hasher::new(a)).collect();
     let mut compressed: Option<(Container, Vec<u8>)> = None;
     let mut bytes = 0u64;
     let mut first = true;
-    let read = image.source.read(&parts, &mut |chunk| {
+    let read = image.source.read(parts, &mut |chunk| {
         if first {
             first = false;
             let c = Container::sniff(chunk);
@@ -457,7 +542,7 @@ fn read_unit(image: &Image, codecs: &Codecs, jobs: &[Job], unit: &Unit) -> Diges
             codec::Decoded::Corrupt(why) => return Digests { values: Err((Kind::HashMismatch, why)), container_ok: info.container_ok, bytes },
         }
     }
-    let values = unit.algorithms.iter().copied().zip(hashers.into_iter().map(Hasher::finish)).collect();
+    let values = algorithms.iter().copied().zip(hashers.into_iter().map(Hasher::finish)).collect();
     Digests { values: Ok(values), container_ok: info.container_ok, bytes }
 }
 

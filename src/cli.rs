@@ -139,7 +139,7 @@ impl Config {
 
     fn audit(&self, image: &Image, base: Option<&Path>) -> anyhow::Result<Audit> {
         let (codecs, notes) = codecs_for(image, base)?;
-        let opts = audit::Options { progress: self.outputs.progress(), on_finding: self.outputs.observer(), notes };
+        let opts = audit::Options { progress: self.outputs.progress(), on_finding: self.outputs.observer(), notes, inventory: false };
         Ok(self.pool.install(|| audit::run(image, &codecs, &opts))?)
     }
 }

@@ -258,7 +258,7 @@ mod tests {
     #[test]
     fn rule_ids_are_stable_and_distinct() {
         let ids: Vec<&str> = Kind::ALL.into_iter().map(|k| rule(k).id).collect();
-        assert_eq!(ids, ["SXS1001", "SXS1002", "SXS1003", "SXS1004", "SXS1005", "SXS1006"]);
+        assert_eq!(ids, ["SXS1001", "SXS1002", "SXS1003", "SXS1004", "SXS1005", "SXS1006", "SXS1007"]);
     }
 
     #[test]
