@@ -26,6 +26,7 @@ use crate::hash::Hasher;
 use crate::progress::Progress;
 use crate::format::digest::Algorithm;
 use crate::store::{ContentId, DirEntry, EntryKind, FolderResolver, Image, Resolved};
+use sxs_servicing::{Expectation, ServicingState};
 
 /// Larger than any real manifest (the largest known decodes to 3.3 MB).
 pub const MAX_MANIFEST_BYTES: usize = 64 << 20;
@@ -98,6 +99,8 @@ pub struct Audit {
     pub elapsed: Duration,
     /// Every component and file, when [`Options::inventory`] asked for it.
     pub inventory: Option<Inventory>,
+    /// Repair verdicts of the bad payloads, when sources were given (`--source`).
+    pub repairs: Option<crate::repair::Repairs>,
 }
 
 impl Audit {
@@ -108,7 +111,8 @@ impl Audit {
 
     /// The exit status.
     pub fn exit_code(&self) -> u8 {
-        crate::exit::for_findings(&self.findings)
+        let repair = self.repairs.as_ref().is_some_and(|r| r.any_unrepairable());
+        crate::exit::for_findings(&self.findings) | if repair { crate::exit::NO_SOURCE } else { 0 }
     }
 }
 
@@ -183,14 +187,19 @@ pub fn run(image: &Image, codecs: &Codecs, opts: &Options) -> Result<Audit> {
             o(f)
         }
     };
+    // The servicing state, once: it decides which missing payloads are corruption.
+    let servicing = crate::store::servicing::load(image);
+    let state = servicing.state.as_ref();
     let planned: Vec<Planned> = manifests
         .par_iter()
         .map(|m| {
-            let p = plan(image, codecs, &manifests_dir, &folders, m);
+            let p = plan(image, codecs, &manifests_dir, &folders, m, state);
             p.findings.iter().for_each(observe);
             p
         })
         .collect();
+    let mut hive_only = state.map(|s| manifests_missing(s, &manifests)).unwrap_or_default();
+    hive_only.iter().for_each(observe);
 
     let mut totals = Totals { manifests: manifests.len() as u64, ..Totals::default() };
     let mut findings = Vec::new();
@@ -232,7 +241,10 @@ pub fn run(image: &Image, codecs: &Codecs, opts: &Options) -> Result<Audit> {
                 hashed.fetch_add(digests.bytes, Ordering::Relaxed);
                 let sha256 = digests.values.as_ref().ok().and_then(|v| v.iter().find(|(a, _)| *a == Algorithm::Sha256)).map(|(_, d)| d.clone());
                 for &j in &unit.jobs {
-                    let f = verdict(&jobs[j], &digests);
+                    let mut f = verdict(&jobs[j], &digests);
+                    if let (Some(f), Some(s)) = (f.as_mut(), state) {
+                        with_owners(f, s);
+                    }
                     if let Some(f) = &f {
                         observe(f);
                     }
@@ -256,6 +268,7 @@ pub fn run(image: &Image, codecs: &Codecs, opts: &Options) -> Result<Audit> {
     }
     let results: Vec<Option<Finding>> = results.into_iter().map(|r| r.1).collect();
     findings.extend(results.into_iter().flatten());
+    findings.append(&mut hive_only);
     findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     if codecs.base.is_none() && totals.manifests_compressed > 0 {
         notes.push(format!(
@@ -264,6 +277,7 @@ pub fn run(image: &Image, codecs: &Codecs, opts: &Options) -> Result<Audit> {
         ));
     }
     notes.extend(opts.notes.iter().cloned());
+    notes.extend(servicing.notes);
     notes.sort();
     notes.dedup();
     totals.bytes_hashed = hashed.into_inner();
@@ -272,6 +286,7 @@ pub fn run(image: &Image, codecs: &Codecs, opts: &Options) -> Result<Audit> {
         layout: image.layout,
         source: image.source.kind(),
         inventory,
+        repairs: None,
         totals,
         findings,
         notes,
@@ -289,11 +304,72 @@ fn store_path<S: AsRef<str>>(parts: &[S]) -> String {
     p
 }
 
-fn plan(image: &Image, codecs: &Codecs, manifests_dir: &[&str], folders: &HashMap<String, DirEntry>, entry: &DirEntry) -> Planned {
+/// `; owning packages: A is Installed (112), B is Superseded (80)`, or nothing when the hive
+/// names no owner.
+fn owners_text(state: &ServicingState, component: &str) -> String {
+    let owners = state.owners(component);
+    if owners.is_empty() {
+        return String::new();
+    }
+    let list: Vec<String> = owners.iter().map(|(p, s)| format!("{p} is {s}")).collect();
+    format!("; owning packages: {}", list.join(", "))
+}
+
+/// Add the owning packages and their states to a payload finding's detail.
+fn with_owners(f: &mut Finding, state: &ServicingState) {
+    if f.file.is_some() {
+        f.detail.push_str(&owners_text(state, &f.component));
+    }
+}
+
+/// A payload that is not there: corruption, or absent by design, as the hive says.
+fn missing(state: Option<&ServicingState>, component: &str, file: &str, why: &str) -> (Kind, String) {
+    let Some(state) = state else { return (Kind::MissingPayload, why.to_string()) };
+    match state.expectation(component, file) {
+        Expectation::Expected { flags, .. } => {
+            (Kind::MissingPayload, format!("{why}, and the COMPONENTS hive says it is staged (f! flags {flags:#x}){}", owners_text(state, component)))
+        }
+        Expectation::AbsentByDesign { reason } => {
+            let owners = if reason.contains("package ") { String::new() } else { owners_text(state, component) };
+            (Kind::PayloadAbsentByDesign, format!("{why} by design: {reason}{owners}"))
+        }
+        Expectation::NotInHive => (Kind::MissingPayload, format!("{why}; the component is not in the COMPONENTS hive")),
+    }
+}
+
+/// Components of the COMPONENTS hive with no manifest file.
+fn manifests_missing(state: &ServicingState, manifests: &[DirEntry]) -> Vec<Finding> {
+    let present: std::collections::HashSet<String> =
+        manifests.iter().map(|m| sxs_servicing::fold_name(&m.name[..m.name.len() - ".manifest".len()])).collect();
+    state
+        .components
+        .components
+        .keys()
+        .filter(|k| !present.contains(*k))
+        .map(|k| {
+            let detail = format!("the COMPONENTS hive has this component, but WinSxS/Manifests has no manifest for it{}", owners_text(state, k));
+            finding(Kind::ManifestMissing, k, None, store_path(&["Manifests", &format!("{k}.manifest")]), detail)
+        })
+        .collect()
+}
+
+fn plan(image: &Image, codecs: &Codecs, manifests_dir: &[&str], folders: &HashMap<String, DirEntry>, entry: &DirEntry, state: Option<&ServicingState>) -> Planned {
+    let mut out = plan_manifest(image, codecs, manifests_dir, folders, entry, state);
+    if let Some(s) = state {
+        out.findings.iter_mut().filter(|f| !matches!(f.kind, Kind::MissingPayload | Kind::PayloadAbsentByDesign)).for_each(|f| with_owners(f, s));
+    }
+    out
+}
+
+fn plan_manifest(image: &Image, codecs: &Codecs, manifests_dir: &[&str], folders: &HashMap<String, DirEntry>, entry: &DirEntry, state: Option<&ServicingState>) -> Planned {
     let mut out = Planned::default();
     let name = &entry.name;
     let component = name[..name.len() - ".manifest".len()].to_string();
     let mpath = store_path(&["Manifests", name.as_str()]);
+    let hive_entry = state.and_then(|s| s.components.components.get(&sxs_servicing::fold_name(&component)));
+    if state.is_some() && hive_entry.is_none() {
+        out.findings.push(finding(Kind::OrphanManifest, &component, None, mpath.clone(), "the COMPONENTS hive has no DerivedData\\Components key for this manifest: Windows does not know the component".into()));
+    }
     let corrupt = |out: &mut Planned, detail: String| out.findings.push(finding(Kind::ManifestCorrupt, &component, None, mpath.clone(), detail));
     match entry.kind {
         EntryKind::File => {}
@@ -342,6 +418,21 @@ fn plan(image: &Image, codecs: &Codecs, manifests_dir: &[&str], folders: &HashMa
             return out;
         }
     };
+    if let (Some(recorded), Some(actual)) = (hive_entry.and_then(|c| c.s256h), out.manifest_sha256.as_ref()) {
+        if recorded.as_slice() != actual.as_slice() {
+            let mut f = finding(
+                Kind::ManifestHashMismatch,
+                &component,
+                None,
+                mpath.clone(),
+                format!("the decoded manifest's SHA-256 is {}, the COMPONENTS hive's S256H is {}", digest::to_hex(actual), digest::to_hex(&recorded)),
+            );
+            f.algorithm = Some(Algorithm::Sha256);
+            f.expected = Some(recorded.to_vec());
+            f.actual = Some(actual.clone());
+            out.findings.push(f);
+        }
+    }
     let computed = keyform::keyform(&m.identity);
     if !computed.eq_ignore_ascii_case(&component) {
         out.findings.push(finding(Kind::KeyformMismatch, &component, None, mpath.clone(), format!("its identity gives the keyform {computed}")));
@@ -377,8 +468,8 @@ fn plan(image: &Image, codecs: &Codecs, manifests_dir: &[&str], folders: &HashMa
                 Some(_) => "the component folder is not a folder",
                 None => "the component folder is absent",
             };
-            let kind = if folder.is_some() { Kind::Unreadable } else { Kind::MissingPayload };
-            let mut f = finding(kind, &component, Some(fname), fpath, why.into());
+            let (kind, why) = if folder.is_some() { (Kind::Unreadable, why.to_string()) } else { missing(state, &component, fname, why) };
+            let mut f = finding(kind, &component, Some(fname), fpath, why);
             if let Ok(e) = digest::resolve(file.hash.as_ref(), file.legacy_hash.is_some()) {
                 f.algorithm = Some(e.algorithm);
                 f.expected = Some(e.value);
@@ -389,7 +480,8 @@ fn plan(image: &Image, codecs: &Codecs, manifests_dir: &[&str], folders: &HashMa
         let (stored, found) = match resolver.resolve(&parts) {
             Resolved::Found(stored, e) => (stored, e),
             Resolved::Missing => {
-                let mut f = finding(Kind::MissingPayload, &component, Some(fname), fpath, "the payload file is absent".into());
+                let (kind, why) = missing(state, &component, fname, "the payload file is absent");
+                let mut f = finding(kind, &component, Some(fname), fpath, why);
                 if let Ok(e) = digest::resolve(file.hash.as_ref(), file.legacy_hash.is_some()) {
                     f.algorithm = Some(e.algorithm);
                     f.expected = Some(e.value);

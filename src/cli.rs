@@ -48,6 +48,9 @@ enum Command {
     /// Decode compressed store files (DCM manifests, DCN and DCS payloads) to plain bytes;
     /// plain files pass through unchanged.
     Expand(ExpandArgs),
+    /// Compare two images payload by payload (by content digest); exit 0 when they agree on
+    /// every payload both hold, 1 otherwise.
+    Compare(CompareArgs),
 }
 
 #[derive(Debug, Args)]
@@ -100,8 +103,35 @@ struct AuditArgs {
     /// manifest (default: the newest servicing stack's wcp.dll in the image).
     #[arg(long, value_name = "FILE")]
     base: Option<PathBuf>,
+    /// Another image (folder or WIM) to look for good copies of every corrupt or missing
+    /// payload in; repeatable. Each bad payload gets a verdict: repairable, source_corrupt or
+    /// no_source (exit bit 8 when any has no good source).
+    #[arg(long, value_name = "IMAGE")]
+    source: Vec<PathBuf>,
+    /// Write the good copies found in the sources as a minimal repair source for
+    /// `DISM /Cleanup-Image /RestoreHealth /Source:DIR\Windows /LimitAccess` (DIR must be new
+    /// or empty).
+    #[arg(long, value_name = "DIR", requires = "source")]
+    export_source: Option<PathBuf>,
     #[command(flatten)]
     run: RunArgs,
+}
+
+#[derive(Debug, Args)]
+struct CompareArgs {
+    /// Image A (folder, or WIM as `file.wim` / `file.wim:N`).
+    a: PathBuf,
+    /// Image B.
+    b: PathBuf,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Write the report to FILE instead of standard output.
+    #[arg(short = 'o', long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Worker threads; 0 means one per core.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    threads: usize,
 }
 
 #[derive(Debug, Args)]
@@ -224,9 +254,92 @@ fn same_file(a: &Path, b: &Path) -> bool {
 
 fn run_audit(args: &AuditArgs) -> anyhow::Result<u8> {
     let config = Config::new(&args.run)?;
+    if let Some(dir) = &args.export_source {
+        let mut images: Vec<&Path> = vec![args.image.as_path()];
+        images.extend(args.source.iter().map(PathBuf::as_path));
+        crate::repair::check_export_dir(dir, &images).map_err(Error::Usage)?;
+    }
     let image = Image::open(&args.image, args.index)?;
+    let sources = open_sources(&image, &args.source)?;
     let mut a = config.audit(&image, args.base.as_deref())?;
-    config.outputs.finish(&mut a)
+    if !sources.is_empty() {
+        a.repairs = Some(config.pool.install(|| crate::repair::check(&a.findings, &sources)));
+    }
+    let mut code = config.outputs.finish(&mut a)?;
+    if let Some(r) = &a.repairs {
+        if r.any_unrepairable() {
+            code |= exit::NO_SOURCE;
+        }
+        if let Some(dir) = &args.export_source {
+            let n = crate::repair::export(r, &sources, dir).map_err(anyhow::Error::msg)?;
+            if !config.outputs.quiet() {
+                eprintln!("sxsaudit: wrote {n} good payloads to {} (use: DISM /Image:<mount> /Cleanup-Image /RestoreHealth /Source:{}\\Windows /LimitAccess)", dir.display(), dir.display());
+            }
+        }
+    }
+    Ok(code)
+}
+
+/// Identify an image by what it is on disk, to refuse a source that is the audited image.
+fn identity_of(image: &Image) -> String {
+    let s = image.input.display().to_string();
+    let (file, index) = match s.rsplit_once(':') {
+        Some((f, n)) if n.parse::<u32>().is_ok() && Path::new(f).is_file() => (f.to_string(), format!(":{n}")),
+        _ => (s.clone(), String::new()),
+    };
+    let mut canon = Path::new(&file).canonicalize().unwrap_or_else(|_| PathBuf::from(&file));
+    // Name the image by its root, whatever level was given.
+    let ups = match image.layout {
+        crate::store::Layout::Root => 0,
+        crate::store::Layout::Windows => 1,
+        crate::store::Layout::Winsxs => 2,
+    };
+    if index.is_empty() {
+        for _ in 0..ups {
+            canon.pop();
+        }
+    }
+    format!("{}{index}", canon.display())
+}
+
+/// Open the repair sources; a source that is not an image, or is the audited image itself, is
+/// an error.
+fn open_sources(audited: &Image, paths: &[PathBuf]) -> anyhow::Result<Vec<crate::repair::Source>> {
+    let me = identity_of(audited);
+    let mut out = Vec::new();
+    for p in paths {
+        let image = Image::open(p, None).with_context(|| format!("--source {}", p.display()))?;
+        if identity_of(&image) == me {
+            return Err(Error::Usage(format!("--source {} is the audited image itself: a repair source must be another image", p.display())).into());
+        }
+        let (codecs, _) = codecs_for(&image, None)?;
+        out.push(crate::repair::Source { label: p.display().to_string(), image, codecs });
+    }
+    Ok(out)
+}
+
+fn run_compare(args: &CompareArgs) -> anyhow::Result<u8> {
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(args.threads).build().context("cannot start the worker threads")?;
+    let a = Image::open(&args.a, None)?;
+    let b = Image::open(&args.b, None)?;
+    let run = |image: &Image| -> anyhow::Result<Audit> {
+        let (codecs, notes) = codecs_for(image, None)?;
+        let opts = audit::Options { progress: false, on_finding: None, notes, inventory: true };
+        Ok(audit::run(image, &codecs, &opts)?)
+    };
+    let (ra, rb) = pool.install(|| rayon::join(|| run(&a), || run(&b)));
+    let c = crate::compare::compare(&ra?, &rb?);
+    let mut buf = Vec::new();
+    if args.json {
+        c.write_json(&mut buf)?;
+    } else {
+        c.write_text(&mut buf)?;
+    }
+    match args.output.as_ref().filter(|o| o.as_path() != Path::new("-")) {
+        Some(o) => std::fs::write(o, &buf).map_err(|e| Error::io(o, e))?,
+        None => io::Write::write_all(&mut io::stdout().lock(), &buf)?,
+    }
+    Ok(c.exit_code())
 }
 
 fn run_demo(args: &DemoArgs) -> anyhow::Result<u8> {
@@ -286,6 +399,7 @@ pub fn main() -> ExitCode {
         Command::Demo(d) => run_demo(d),
         Command::Info(i) => crate::info::run(&i.image, i.json),
         Command::Expand(e) => run_expand(e),
+        Command::Compare(c) => run_compare(c),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -6,9 +6,9 @@
 //! | 0 | clean (warnings alone exit 0) |
 //! | bit 1 | at least one `hash_mismatch` |
 //! | bit 2 | at least one `missing_payload` |
-//! | bit 4 | at least one `unverifiable`, `manifest_corrupt` or `unreadable` |
+//! | bit 4 | at least one `unverifiable`, `manifest_corrupt`, `unreadable`, `manifest_hash_mismatch` or `manifest_missing` |
 //! | bit 8 | a bad payload has no good repair source (`--source`) |
-//! | bit 16 | a warning kind (`keyform_mismatch`) that `--fail-on` names |
+//! | bit 16 | a warning or info kind (`keyform_mismatch`, `orphan_manifest`, `payload_absent_by_design`) that `--fail-on` names |
 //! | 64 | usage error |
 //! | 66 | the input is not a Windows image (nothing verified) |
 //! | 70 | internal error |

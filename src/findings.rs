@@ -26,6 +26,16 @@ pub enum Kind {
     /// A WIM blob does not match the archive's own SHA-1: the archive is damaged (the store
     /// inside it may be fine).
     WimBlobCorrupt,
+    /// A payload is absent and the image's servicing state says it may be: every owning
+    /// package is superseded, absent or resolved only, or the file is not staged (info).
+    PayloadAbsentByDesign,
+    /// The decoded manifest's SHA-256 differs from the `S256H` the COMPONENTS hive records
+    /// ("CSI Manifest Corruption").
+    ManifestHashMismatch,
+    /// The COMPONENTS hive has a component whose manifest file is absent.
+    ManifestMissing,
+    /// A manifest has no component in the COMPONENTS hive (a warning).
+    OrphanManifest,
 }
 
 /// How much a finding matters.
@@ -36,11 +46,13 @@ pub enum Severity {
     Error,
     /// Reported, does not change the exit code.
     Warning,
+    /// Context, not a problem (e.g. a payload absent by design); never fails by default.
+    Info,
 }
 
 impl Kind {
     /// Every kind, in report order.
-    pub const ALL: [Kind; 7] = [
+    pub const ALL: [Kind; 11] = [
         Kind::HashMismatch,
         Kind::MissingPayload,
         Kind::Unverifiable,
@@ -48,6 +60,10 @@ impl Kind {
         Kind::Unreadable,
         Kind::KeyformMismatch,
         Kind::WimBlobCorrupt,
+        Kind::PayloadAbsentByDesign,
+        Kind::ManifestHashMismatch,
+        Kind::ManifestMissing,
+        Kind::OrphanManifest,
     ];
 
     /// The JSON name.
@@ -60,6 +76,10 @@ impl Kind {
             Kind::Unreadable => "unreadable",
             Kind::KeyformMismatch => "keyform_mismatch",
             Kind::WimBlobCorrupt => "wim_blob_corrupt",
+            Kind::PayloadAbsentByDesign => "payload_absent_by_design",
+            Kind::ManifestHashMismatch => "manifest_hash_mismatch",
+            Kind::ManifestMissing => "manifest_missing",
+            Kind::OrphanManifest => "orphan_manifest",
         }
     }
 
@@ -71,7 +91,8 @@ impl Kind {
     /// Whether it fails the audit.
     pub fn severity(self) -> Severity {
         match self {
-            Kind::KeyformMismatch => Severity::Warning,
+            Kind::KeyformMismatch | Kind::OrphanManifest => Severity::Warning,
+            Kind::PayloadAbsentByDesign => Severity::Info,
             _ => Severity::Error,
         }
     }
@@ -81,8 +102,8 @@ impl Kind {
         match self {
             Kind::HashMismatch => crate::exit::HASH_MISMATCH,
             Kind::MissingPayload => crate::exit::MISSING_PAYLOAD,
-            Kind::Unverifiable | Kind::ManifestCorrupt | Kind::Unreadable | Kind::WimBlobCorrupt => crate::exit::UNVERIFIABLE,
-            Kind::KeyformMismatch => 0,
+            Kind::Unverifiable | Kind::ManifestCorrupt | Kind::Unreadable | Kind::WimBlobCorrupt | Kind::ManifestHashMismatch | Kind::ManifestMissing => crate::exit::UNVERIFIABLE,
+            Kind::KeyformMismatch | Kind::OrphanManifest | Kind::PayloadAbsentByDesign => 0,
         }
     }
 }

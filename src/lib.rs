@@ -13,6 +13,8 @@ pub mod outputs;
 pub mod progress;
 pub mod store;
 pub mod waivers;
+pub mod compare;
 pub mod demo;
+pub mod repair;
 pub mod report;
 pub mod cli;

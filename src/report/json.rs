@@ -64,6 +64,10 @@ pub struct Summary {
     unreadable: u64,
     keyform_mismatch: u64,
     wim_blob_corrupt: u64,
+    payload_absent_by_design: u64,
+    manifest_hash_mismatch: u64,
+    manifest_missing: u64,
+    orphan_manifest: u64,
     exit_code: u8,
 }
 
@@ -82,6 +86,25 @@ pub struct FindingW<'a> {
     actual_hex: Option<String>,
     detail: &'a str,
     waived: Option<&'a str>,
+    /// The repair verdict, when sources were given (`--source`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    repair: Option<RepairW<'a>>,
+}
+
+/// A repair verdict on the wire: `{"verdict": "repairable", "source": ..., "path": ...}`,
+/// `{"verdict": "source_corrupt", "sources": [[source, why]...]}` or `{"verdict": "no_source"}`.
+#[derive(Serialize)]
+#[serde(transparent)]
+pub struct RepairW<'a>(&'a crate::repair::Verdict);
+
+#[derive(Serialize)]
+struct RepairSummary<'a> {
+    sources: &'a [String],
+    bad_payloads: usize,
+    repairable: usize,
+    source_corrupt: usize,
+    no_source: usize,
+    line: String,
 }
 
 impl<'a> From<&'a Finding> for FindingW<'a> {
@@ -99,6 +122,7 @@ impl<'a> From<&'a Finding> for FindingW<'a> {
             actual_hex: f.actual.as_deref().map(to_hex),
             detail: &f.detail,
             waived: f.waived.as_deref(),
+            repair: None,
         }
     }
 }
@@ -110,6 +134,8 @@ struct Doc<'a> {
     image: ImageW<'a>,
     summary: Summary,
     notes: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    repairs: Option<RepairSummary<'a>>,
     findings: Vec<FindingW<'a>>,
 }
 
@@ -129,6 +155,10 @@ pub fn summary(a: &Audit) -> Summary {
         unreadable: a.count(Kind::Unreadable),
         keyform_mismatch: a.count(Kind::KeyformMismatch),
         wim_blob_corrupt: a.count(Kind::WimBlobCorrupt),
+        payload_absent_by_design: a.count(Kind::PayloadAbsentByDesign),
+        manifest_hash_mismatch: a.count(Kind::ManifestHashMismatch),
+        manifest_missing: a.count(Kind::ManifestMissing),
+        orphan_manifest: a.count(Kind::OrphanManifest),
         exit_code: a.exit_code(),
     }
 }
@@ -141,7 +171,26 @@ impl Report for Json {
             image: ImageW { input: &a.input, layout: a.layout, source: a.source },
             summary: summary(a),
             notes: &a.notes,
-            findings: a.findings.iter().map(FindingW::from).collect(),
+            repairs: a.repairs.as_ref().map(|r| {
+                let count = |f: fn(&crate::repair::Verdict) -> bool| r.items.iter().filter(|i| f(&i.verdict)).count();
+                RepairSummary {
+                    sources: &r.sources,
+                    bad_payloads: r.items.len(),
+                    repairable: count(|v| matches!(v, crate::repair::Verdict::Repairable { .. })),
+                    source_corrupt: count(|v| matches!(v, crate::repair::Verdict::SourceCorrupt { .. })),
+                    no_source: count(|v| matches!(v, crate::repair::Verdict::NoSource)),
+                    line: r.summary_line(),
+                }
+            }),
+            findings: a
+                .findings
+                .iter()
+                .map(|f| {
+                    let mut w = FindingW::from(f);
+                    w.repair = a.repairs.as_ref().and_then(|r| r.of(&f.component, f.file.as_deref()?)).map(|r| RepairW(&r.verdict));
+                    w
+                })
+                .collect(),
         };
         serde_json::to_writer_pretty(&mut *out, &doc)?;
         out.write_all(b"\n")

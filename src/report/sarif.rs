@@ -4,7 +4,7 @@
 //! Shape (one run; keys sorted, so the document is byte-stable like the JSON report):
 //!
 //! - `runs[0].tool.driver`: name, version, and one rule per finding kind. Rule ids are
-//!   `SXS1001`..`SXS1006` in [`Kind::ALL`] order and never change meaning; each rule has a
+//!   `SXS1001`..`SXS1011` in [`Kind::ALL`] order and never change meaning; each rule has a
 //!   `name`, short and full descriptions, `help` (what it means, what to do) and its default
 //!   level.
 //! - `results[]`: one per finding, in the audit's order. `level` is `error` when the kind fails
@@ -111,6 +111,34 @@ pub fn rule(kind: Kind) -> Rule {
             short: "A WIM blob does not match the archive's own SHA-1.",
             full: "The WIM or ESD archive itself is damaged: the blob holding this file does not hash to the SHA-1 the archive records for it. The component store inside may be fine; the copy in this archive is not.",
             help: "Copy or download the archive again and compare it with its published checksum, then audit again. wimlib-imagex verify shows the same damage.",
+        },
+        Kind::PayloadAbsentByDesign => Rule {
+            id: "SXS1008",
+            name: "PayloadAbsentByDesign",
+            short: "A payload is absent, and the image's servicing state says it may be.",
+            full: "The component's manifest names the file, but the COMPONENTS and SOFTWARE hives say its payload need not be in the store: every owning package is superseded, absent or resolved only, or the file is not staged. Superseded components cleaned up by DISM and features removed with /Remove look like this.",
+            help: "Nothing to do. The detail names the owning packages and their states; if one of them should be installed, the servicing state itself is wrong.",
+        },
+        Kind::ManifestHashMismatch => Rule {
+            id: "SXS1009",
+            name: "ManifestHashMismatch",
+            short: "A decoded manifest's SHA-256 differs from the S256H in the COMPONENTS hive.",
+            full: "The COMPONENTS hive records the SHA-256 of every decoded manifest (S256H). This manifest decodes to different bytes: CBS reports it as 'CSI Manifest Corruption', and servicing fails on the component.",
+            help: "Do not deploy the image. Rebuild it from clean installation media, or restore the manifest from a good source, then audit again.",
+        },
+        Kind::ManifestMissing => Rule {
+            id: "SXS1010",
+            name: "ManifestMissing",
+            short: "A component in the COMPONENTS hive has no manifest file.",
+            full: "The servicing state names the component, but WinSxS\\Manifests has no manifest for it. Servicing cannot read or repair the component.",
+            help: "Rebuild the image from clean installation media, or restore the manifest from a good source, then audit again.",
+        },
+        Kind::OrphanManifest => Rule {
+            id: "SXS1011",
+            name: "OrphanManifest",
+            short: "A manifest has no component in the COMPONENTS hive.",
+            full: "The manifest is in WinSxS\\Manifests, but the COMPONENTS hive has no DerivedData\\Components key for it: Windows does not know the component. It is often left over from a manual copy or an interrupted operation.",
+            help: "Find out how the manifest got there. This is a warning: it fails the run only with --fail-on orphan_manifest.",
         },
     }
 }
@@ -258,7 +286,7 @@ mod tests {
     #[test]
     fn rule_ids_are_stable_and_distinct() {
         let ids: Vec<&str> = Kind::ALL.into_iter().map(|k| rule(k).id).collect();
-        assert_eq!(ids, ["SXS1001", "SXS1002", "SXS1003", "SXS1004", "SXS1005", "SXS1006", "SXS1007"]);
+        assert_eq!(ids, ["SXS1001", "SXS1002", "SXS1003", "SXS1004", "SXS1005", "SXS1006", "SXS1007", "SXS1008", "SXS1009", "SXS1010", "SXS1011"]);
     }
 
     #[test]

@@ -22,6 +22,10 @@ pub fn category(kind: Kind) -> &'static str {
         Kind::Unreadable => "CSI Payload Unreadable",
         Kind::KeyformMismatch => "CSI Keyform Mismatch",
         Kind::WimBlobCorrupt => "WIM Blob Corrupt",
+        Kind::PayloadAbsentByDesign => "CSI Payload Absent By Design",
+        Kind::ManifestHashMismatch => "CSI Manifest Corruption",
+        Kind::ManifestMissing => "CSI Manifest Missing",
+        Kind::OrphanManifest => "CSI Orphan Manifest",
     }
 }
 
@@ -85,6 +89,18 @@ impl Report for Text {
                 }
                 _ => writeln!(out, "{marker}\t{}\t{}\t{}", category(f.kind), member(f), f.detail)?,
             }
+            if let Some(r) = a.repairs.as_ref().and_then(|r| r.of(&f.component, f.file.as_deref()?)) {
+                match &r.verdict {
+                    crate::repair::Verdict::Repairable { source, path } => writeln!(out, "\tRepair: a good copy is in {source} ({path})")?,
+                    crate::repair::Verdict::SourceCorrupt { sources } => {
+                        for (s, why) in sources {
+                            writeln!(out, "\tRepair: not from {s}: {why}")?;
+                        }
+                        writeln!(out, "Repair failed: Missing replacement payload.")?
+                    }
+                    crate::repair::Verdict::NoSource => writeln!(out, "Repair failed: Missing replacement payload.")?,
+                }
+            }
             if let Some(reason) = &f.waived {
                 writeln!(out, "\tWaived: {reason}")?;
             }
@@ -92,19 +108,24 @@ impl Report for Text {
         if !a.findings.is_empty() {
             writeln!(out)?;
         }
-        let manifest = a.count(Kind::ManifestCorrupt);
+        // The S256H mismatch is what CBS counts as "CSI Manifest Corruption"; a manifest that
+        // does not parse is the same damage seen earlier.
+        let manifest = a.count(Kind::ManifestCorrupt) + a.count(Kind::ManifestHashMismatch);
+        let manifest_missing = a.count(Kind::ManifestMissing);
         let corrupt = a.count(Kind::HashMismatch);
         let missing = a.count(Kind::MissingPayload);
         writeln!(out, "Summary:")?;
         writeln!(out, "Operation: Detect only")?;
-        writeln!(out, "Total Detected Corruption:\t{}", manifest + corrupt + missing)?;
+        writeln!(out, "Total Detected Corruption:\t{}", manifest + manifest_missing + corrupt + missing)?;
         writeln!(out, "\tCSI Manifest Corruption:\t{manifest}")?;
+        writeln!(out, "\tCSI Manifest Missing:\t{manifest_missing}")?;
         writeln!(out, "\tCSI Payload Corruption:\t{corrupt}")?;
         writeln!(out, "\tCSI Payload Missing:\t{missing}")?;
         writeln!(out, "Not verified:\t{}", a.count(Kind::Unverifiable) + a.count(Kind::Unreadable))?;
         writeln!(out, "\tUnverifiable:\t{}", a.count(Kind::Unverifiable))?;
         writeln!(out, "\tUnreadable:\t{}", a.count(Kind::Unreadable))?;
-        writeln!(out, "Warnings:\t{}", a.count(Kind::KeyformMismatch))?;
+        writeln!(out, "Warnings:\t{}", a.count(Kind::KeyformMismatch) + a.count(Kind::OrphanManifest))?;
+        writeln!(out, "Payloads absent by design:\t{}", a.count(Kind::PayloadAbsentByDesign))?;
         writeln!(out)?;
         let t = &a.totals;
         writeln!(out, "Manifests:\t{} ({} compressed)", t.manifests, t.manifests_compressed)?;
@@ -113,6 +134,9 @@ impl Report for Text {
         let secs = a.elapsed.as_secs_f64().max(1e-9);
         writeln!(out, "Bytes hashed:\t{} ({})", t.bytes_hashed, human_bytes(t.bytes_hashed))?;
         writeln!(out, "Elapsed:\t{secs:.2} s ({}/s)", human_bytes((t.bytes_hashed as f64 / secs) as u64))?;
+        if let Some(r) = &a.repairs {
+            writeln!(out, "Repair:\t{}", r.summary_line())?;
+        }
         let code = a.exit_code();
         if code == 0 {
             writeln!(out, "Result:\tno corruption detected (exit 0)")

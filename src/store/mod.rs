@@ -9,6 +9,7 @@
 
 pub mod base;
 pub mod dir;
+pub mod servicing;
 pub mod wim;
 
 use std::collections::HashMap;

@@ -5,5 +5,7 @@ mod audit;
 mod bad_input;
 mod dcm;
 mod realdata;
+mod repair;
+mod reports;
 mod util;
 mod wim;
