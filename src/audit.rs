@@ -576,10 +576,13 @@ fn content_groups(image: &Image, jobs: &[Job], inventory: bool) -> Vec<Vec<Unit>
     singles.into_iter().map(|g| g.1).collect()
 }
 
+/// One digest per algorithm asked for.
+pub type DigestList = Vec<(Algorithm, Vec<u8>)>;
+
 /// The digests of one file's content, or why there are none.
 pub struct Digests {
     /// One digest per algorithm asked for, or the kind of finding and its reason.
-    pub values: Result<Vec<(Algorithm, Vec<u8>)>, (Kind, String)>,
+    pub values: Result<DigestList, (Kind, String)>,
     /// The container's own verdict (WIM blob SHA-1).
     pub container_ok: Option<bool>,
     /// Bytes hashed.

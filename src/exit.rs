@@ -47,7 +47,11 @@ pub struct FailOn {
 impl Default for FailOn {
     /// Every kind of severity error.
     fn default() -> Self {
-        FailOn::of(Kind::ALL.into_iter().filter(|k| k.severity() == Severity::Error))
+        FailOn::of(
+            Kind::ALL
+                .into_iter()
+                .filter(|k| k.severity() == Severity::Error),
+        )
     }
 }
 
@@ -58,7 +62,9 @@ fn index(kind: Kind) -> u32 {
 impl FailOn {
     /// Exactly these kinds.
     pub fn of(kinds: impl IntoIterator<Item = Kind>) -> FailOn {
-        FailOn { kinds: kinds.into_iter().fold(0, |acc, k| acc | 1 << index(k)) }
+        FailOn {
+            kinds: kinds.into_iter().fold(0, |acc, k| acc | 1 << index(k)),
+        }
     }
 
     /// Parse a `--fail-on` list: kind names separated by commas, or `all`, `none`, `errors`
@@ -69,7 +75,11 @@ impl FailOn {
             match word {
                 "all" => kinds.extend(Kind::ALL),
                 "none" => {}
-                "errors" => kinds.extend(Kind::ALL.into_iter().filter(|k| k.severity() == Severity::Error)),
+                "errors" => kinds.extend(
+                    Kind::ALL
+                        .into_iter()
+                        .filter(|k| k.severity() == Severity::Error),
+                ),
                 name => match Kind::from_name(name) {
                     Some(k) => kinds.push(k),
                     None => {
@@ -92,9 +102,17 @@ impl FailOn {
         f.waived.is_none() && self.fails(f.kind)
     }
 
+    /// The exit status of an audit under this policy: its findings, and the repair bit.
+    pub fn audit_status(&self, a: &crate::audit::Audit) -> u8 {
+        self.status(&a.findings) | (a.exit_code() & NO_SOURCE)
+    }
+
     /// The exit status for a set of findings under this policy.
     pub fn status<'a>(&self, findings: impl IntoIterator<Item = &'a Finding>) -> u8 {
-        findings.into_iter().filter(|f| self.counts(f)).fold(CLEAN, |acc, f| acc | bit(f.kind))
+        findings
+            .into_iter()
+            .filter(|f| self.counts(f))
+            .fold(CLEAN, |acc, f| acc | bit(f.kind))
     }
 }
 
@@ -116,16 +134,39 @@ mod tests {
     use super::*;
 
     fn f(kind: Kind) -> Finding {
-        Finding { kind, component: "c".into(), file: None, path: "p".into(), algorithm: None, expected: None, actual: None, detail: String::new(), waived: None }
+        Finding {
+            kind,
+            component: "c".into(),
+            file: None,
+            path: "p".into(),
+            algorithm: None,
+            expected: None,
+            actual: None,
+            detail: String::new(),
+            waived: None,
+        }
     }
 
     #[test]
     fn bits_combine_and_warnings_do_not_count() {
         assert_eq!(for_findings(&[]), 0);
         assert_eq!(for_findings(&[f(Kind::KeyformMismatch)]), 0);
-        assert_eq!(for_findings(&[f(Kind::HashMismatch), f(Kind::HashMismatch)]), 1);
-        assert_eq!(for_findings(&[f(Kind::HashMismatch), f(Kind::MissingPayload)]), 3);
-        assert_eq!(for_findings(&[f(Kind::Unreadable), f(Kind::ManifestCorrupt), f(Kind::MissingPayload)]), 6);
+        assert_eq!(
+            for_findings(&[f(Kind::HashMismatch), f(Kind::HashMismatch)]),
+            1
+        );
+        assert_eq!(
+            for_findings(&[f(Kind::HashMismatch), f(Kind::MissingPayload)]),
+            3
+        );
+        assert_eq!(
+            for_findings(&[
+                f(Kind::Unreadable),
+                f(Kind::ManifestCorrupt),
+                f(Kind::MissingPayload)
+            ]),
+            6
+        );
         let mut waived = f(Kind::HashMismatch);
         waived.waived = Some("known, tracked in ticket 42".into());
         assert_eq!(for_findings(&[waived, f(Kind::MissingPayload)]), 2);
@@ -133,14 +174,30 @@ mod tests {
 
     #[test]
     fn fail_on_chooses_the_kinds() {
-        let all = [f(Kind::HashMismatch), f(Kind::MissingPayload), f(Kind::Unverifiable), f(Kind::KeyformMismatch)];
+        let all = [
+            f(Kind::HashMismatch),
+            f(Kind::MissingPayload),
+            f(Kind::Unverifiable),
+            f(Kind::KeyformMismatch),
+        ];
         assert_eq!(FailOn::parse("errors").unwrap(), FailOn::default());
         assert_eq!(FailOn::parse("hash_mismatch").unwrap().status(&all), 1);
-        assert_eq!(FailOn::parse("missing_payload, unverifiable").unwrap().status(&all), 6);
-        assert_eq!(FailOn::parse("keyform_mismatch").unwrap().status(&all), WARNING);
+        assert_eq!(
+            FailOn::parse("missing_payload, unverifiable")
+                .unwrap()
+                .status(&all),
+            6
+        );
+        assert_eq!(
+            FailOn::parse("keyform_mismatch").unwrap().status(&all),
+            WARNING
+        );
         assert_eq!(FailOn::parse("all").unwrap().status(&all), 1 | 2 | 4 | 16);
         assert_eq!(FailOn::parse("none").unwrap().status(&all), 0);
         let err = FailOn::parse("hash_mismatch,md5").unwrap_err();
-        assert!(err.contains("\"md5\"") && err.contains("keyform_mismatch"), "{err}");
+        assert!(
+            err.contains("\"md5\"") && err.contains("keyform_mismatch"),
+            "{err}"
+        );
     }
 }

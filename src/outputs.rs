@@ -32,15 +32,27 @@ pub struct ReportSpec {
 }
 
 fn parse_report(s: &str) -> Result<ReportSpec, String> {
-    let (format, path) = s.split_once('=').ok_or_else(|| format!("{s:?} is not FORMAT=PATH (e.g. sarif=sxsaudit.sarif)"))?;
+    let (format, path) = s
+        .split_once('=')
+        .ok_or_else(|| format!("{s:?} is not FORMAT=PATH (e.g. sarif=sxsaudit.sarif)"))?;
     let format = Format::from_str(format.trim(), true).map_err(|_| {
-        let names: Vec<String> = Format::value_variants().iter().filter_map(|f| f.to_possible_value()).map(|v| v.get_name().to_string()).collect();
-        format!("unknown report format {format:?} (expected one of {})", names.join(", "))
+        let names: Vec<String> = Format::value_variants()
+            .iter()
+            .filter_map(|f| f.to_possible_value())
+            .map(|v| v.get_name().to_string())
+            .collect();
+        format!(
+            "unknown report format {format:?} (expected one of {})",
+            names.join(", ")
+        )
     })?;
     if path.is_empty() {
         return Err(format!("{s:?} names no file"));
     }
-    Ok(ReportSpec { format, path: PathBuf::from(path) })
+    Ok(ReportSpec {
+        format,
+        path: PathBuf::from(path),
+    })
 }
 
 /// Output flags.
@@ -88,7 +100,9 @@ struct Stream {
 
 impl Stream {
     fn describe(&self) -> String {
-        self.path.as_ref().map_or_else(|| "standard output".into(), |p| p.display().to_string())
+        self.path
+            .as_ref()
+            .map_or_else(|| "standard output".into(), |p| p.display().to_string())
     }
 
     fn write_line(&self, line: &str) -> io::Result<()> {
@@ -133,13 +147,23 @@ fn create(path: &Path) -> anyhow::Result<File> {
 impl OutputArgs {
     /// Check and resolve the flags: load the waivers, create the streamed reports.
     pub fn resolve(&self) -> anyhow::Result<Outputs> {
-        let sink = |p: &Path| if p == Path::new("-") { Sink::Stdout } else { Sink::File(p.to_path_buf()) };
+        let sink = |p: &Path| {
+            if p == Path::new("-") {
+                Sink::Stdout
+            } else {
+                Sink::File(p.to_path_buf())
+            }
+        };
         let main = match &self.output {
             Some(p) => Some(sink(p)),
             None if self.quiet => None,
             None => Some(Sink::Stdout),
         };
-        let reports: Vec<(Format, Sink)> = self.reports.iter().map(|r| (r.format, sink(&r.path))).collect();
+        let reports: Vec<(Format, Sink)> = self
+            .reports
+            .iter()
+            .map(|r| (r.format, sink(&r.path)))
+            .collect();
         let mut targets: Vec<&Sink> = main.iter().collect();
         targets.extend(reports.iter().map(|(_, s)| s));
         for (i, t) in targets.iter().enumerate() {
@@ -152,7 +176,9 @@ impl OutputArgs {
             }
         }
         let waivers = match &self.waivers {
-            Some(p) => Some(Arc::new(Waivers::load(p).map_err(|e| usage(format!("bad waiver file: {e}")))?)),
+            Some(p) => Some(Arc::new(
+                Waivers::load(p).map_err(|e| usage(format!("bad waiver file: {e}")))?,
+            )),
             None => None,
         };
         let mut streams = Vec::new();
@@ -161,7 +187,11 @@ impl OutputArgs {
                 Sink::Stdout => (Box::new(LineWriter::new(io::stdout())), None),
                 Sink::File(p) => (Box::new(LineWriter::new(create(p)?)), Some(p.clone())),
             };
-            streams.push(Arc::new(Stream { out: Mutex::new(out), streamed: AtomicBool::new(false), path }));
+            streams.push(Arc::new(Stream {
+                out: Mutex::new(out),
+                streamed: AtomicBool::new(false),
+                path,
+            }));
             Ok(())
         };
         if self.format == Format::Jsonl {
@@ -174,7 +204,11 @@ impl OutputArgs {
                 open_stream(s)?;
             }
         }
-        let github = self.github.then(|| GithubOut { summary: std::env::var_os("GITHUB_STEP_SUMMARY").filter(|v| !v.is_empty()).map(PathBuf::from) });
+        let github = self.github.then(|| GithubOut {
+            summary: std::env::var_os("GITHUB_STEP_SUMMARY")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from),
+        });
         Ok(Outputs {
             format: self.format,
             main,
@@ -210,6 +244,13 @@ impl Outputs {
     /// Whether to keep quiet on the terminal.
     pub fn quiet(&self) -> bool {
         self.quiet
+    }
+
+    /// Whether the audit should keep an inventory ([`crate::audit::Options::inventory`]): the
+    /// JUnit report lists every component with payloads, passed or not.
+    pub fn wants_inventory(&self) -> bool {
+        (self.format == Format::Junit && self.main.is_some())
+            || self.reports.iter().any(|(f, _)| *f == Format::Junit)
     }
 
     /// The exit-status policy.
@@ -260,17 +301,23 @@ impl Outputs {
         let main = self.main.iter().map(|s| (self.format, s));
         for (format, sink) in main.chain(self.reports.iter().map(|(f, s)| (*f, s))) {
             if format == Format::Jsonl {
-                let stream = streams.next().context("internal error: a JSON Lines report was not opened")?;
+                let stream = streams
+                    .next()
+                    .context("internal error: a JSON Lines report was not opened")?;
                 let write = || -> io::Result<()> {
                     let mut out = stream.out.lock().unwrap_or_else(|e| e.into_inner());
                     if !stream.streamed.load(Ordering::Relaxed) {
-                        jsonl::Jsonl { fail_on: self.fail_on }.render(audit, &mut *out)?;
+                        jsonl::Jsonl {
+                            fail_on: self.fail_on,
+                        }
+                        .render(audit, &mut *out)?;
                     } else {
                         writeln!(out, "{}", jsonl::summary_line(audit, &self.fail_on))?;
                     }
                     out.flush()
                 };
-                write().with_context(|| format!("cannot write the report to {}", stream.describe()))?;
+                write()
+                    .with_context(|| format!("cannot write the report to {}", stream.describe()))?;
                 stdout_used |= *sink == Sink::Stdout;
                 continue;
             }
@@ -278,11 +325,15 @@ impl Outputs {
             match sink {
                 Sink::File(path) => {
                     let mut w = BufWriter::new(create(path)?);
-                    r.render(audit, &mut w).and_then(|_| w.flush()).with_context(|| format!("cannot write the report {}", path.display()))?;
+                    r.render(audit, &mut w)
+                        .and_then(|_| w.flush())
+                        .with_context(|| format!("cannot write the report {}", path.display()))?;
                 }
                 Sink::Stdout => {
                     let mut w = BufWriter::new(io::stdout().lock());
-                    r.render(audit, &mut w).and_then(|_| w.flush()).context("cannot write the report to standard output")?;
+                    r.render(audit, &mut w)
+                        .and_then(|_| w.flush())
+                        .context("cannot write the report to standard output")?;
                     stdout_used |= format != Format::Text;
                 }
             }
@@ -293,15 +344,32 @@ impl Outputs {
             let mut buf = Vec::new();
             github::annotations(audit, &self.fail_on, &mut buf)?;
             if stdout_used {
-                io::stderr().write_all(&buf).context("cannot write the annotations")?;
+                io::stderr()
+                    .write_all(&buf)
+                    .context("cannot write the annotations")?;
             } else {
-                io::stdout().write_all(&buf).and_then(|_| io::stdout().flush()).context("cannot write the annotations")?;
+                io::stdout()
+                    .write_all(&buf)
+                    .and_then(|_| io::stdout().flush())
+                    .context("cannot write the annotations")?;
             }
             if let Some(path) = &gh.summary {
-                let mut w = BufWriter::new(OpenOptions::new().create(true).append(true).open(path).with_context(|| format!("cannot open $GITHUB_STEP_SUMMARY {}", path.display()))?);
-                github::step_summary(audit, &self.fail_on, &mut w).and_then(|_| w.flush()).with_context(|| format!("cannot write $GITHUB_STEP_SUMMARY {}", path.display()))?;
+                let mut w = BufWriter::new(
+                    OpenOptions::new()
+                        .create(true)
+                        .append(true)
+                        .open(path)
+                        .with_context(|| {
+                            format!("cannot open $GITHUB_STEP_SUMMARY {}", path.display())
+                        })?,
+                );
+                github::step_summary(audit, &self.fail_on, &mut w)
+                    .and_then(|_| w.flush())
+                    .with_context(|| {
+                        format!("cannot write $GITHUB_STEP_SUMMARY {}", path.display())
+                    })?;
             }
         }
-        Ok(self.fail_on.status(&audit.findings))
+        Ok(self.fail_on.audit_status(audit))
     }
 }

@@ -30,7 +30,7 @@ impl Progress {
     pub fn inc(&self, bytes: u64, done_files: u64, total_files: u64) {
         if let Some(bar) = &self.bar {
             bar.inc(bytes);
-            if done_files % 64 == 0 || done_files == total_files {
+            if done_files.is_multiple_of(64) || done_files == total_files {
                 bar.set_message(format!("{done_files}/{total_files} files"));
             }
         }

@@ -69,7 +69,10 @@ pub struct Date {
 impl Date {
     /// Today in UTC.
     pub fn today_utc() -> Date {
-        let secs = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        let secs = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
         Date::from_days((secs / 86_400) as i64)
     }
 
@@ -94,7 +97,11 @@ impl Date {
         if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
             return None;
         }
-        let num = |r: std::ops::Range<usize>| s.get(r).filter(|t| t.bytes().all(|c| c.is_ascii_digit())).and_then(|t| t.parse::<u32>().ok());
+        let num = |r: std::ops::Range<usize>| {
+            s.get(r)
+                .filter(|t| t.bytes().all(|c| c.is_ascii_digit()))
+                .and_then(|t| t.parse::<u32>().ok())
+        };
         let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
         let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
         let days_in_month = match month {
@@ -104,7 +111,11 @@ impl Date {
             2 => 28,
             _ => return None,
         };
-        (1..=days_in_month).contains(&day).then_some(Date { year: year as i32, month: month as u8, day: day as u8 })
+        (1..=days_in_month).contains(&day).then_some(Date {
+            year: year as i32,
+            month: month as u8,
+            day: day as u8,
+        })
     }
 }
 
@@ -140,9 +151,19 @@ impl Waiver {
     /// Whether it matches a finding (expiry aside).
     pub fn matches(&self, f: &Finding) -> bool {
         self.kind.is_none_or(|k| k == f.kind)
-            && self.component.as_ref().is_none_or(|p| p.matcher.is_match(&f.component))
-            && self.file.as_ref().is_none_or(|p| f.file.as_deref().is_some_and(|name| p.matcher.is_match(name)))
-            && self.actual.as_ref().is_none_or(|d| f.actual.as_ref() == Some(d))
+            && self
+                .component
+                .as_ref()
+                .is_none_or(|p| p.matcher.is_match(&f.component))
+            && self.file.as_ref().is_none_or(|p| {
+                f.file
+                    .as_deref()
+                    .is_some_and(|name| p.matcher.is_match(name))
+            })
+            && self
+                .actual
+                .as_ref()
+                .is_none_or(|d| f.actual.as_ref() == Some(d))
     }
 
     /// Whether it has expired on `today`.
@@ -207,7 +228,12 @@ struct EntryW {
 
 /// 1-based line of a byte offset.
 fn line_of(text: &str, offset: usize) -> usize {
-    text.as_bytes().iter().take(offset).filter(|&&b| b == b'\n').count() + 1
+    text.as_bytes()
+        .iter()
+        .take(offset)
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
 
 /// A digest written in hex or base64.
@@ -215,10 +241,15 @@ fn parse_digest(s: &str) -> Option<Vec<u8>> {
     let s: String = s.chars().filter(|c| !c.is_ascii_whitespace()).collect();
     // Hex first: a base64 digest always ends in '=' (20 and 32 bytes need padding), so a
     // string of hex digits is never a base64 digest.
-    let bytes = if s.len() % 2 == 0 && s.bytes().all(|c| c.is_ascii_hexdigit()) {
-        (0..s.len()).step_by(2).map(|i| s.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok())).collect::<Option<Vec<u8>>>()?
+    let bytes = if s.len().is_multiple_of(2) && s.bytes().all(|c| c.is_ascii_hexdigit()) {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| s.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
+            .collect::<Option<Vec<u8>>>()?
     } else {
-        base64::engine::general_purpose::STANDARD.decode(s.as_bytes()).ok()?
+        base64::engine::general_purpose::STANDARD
+            .decode(s.as_bytes())
+            .ok()?
     };
     matches!(bytes.len(), 20 | 32).then_some(bytes)
 }
@@ -227,19 +258,34 @@ impl Waivers {
     /// Read and check a waiver file.
     pub fn load(path: &Path) -> Result<Waivers, WaiverError> {
         let source_name = path.display().to_string();
-        let fail = |message: String| WaiverError { source_name: source_name.clone(), line: None, message };
-        let meta = std::fs::metadata(path).map_err(|e| fail(format!("cannot read the waiver file: {e}")))?;
+        let fail = |message: String| WaiverError {
+            source_name: source_name.clone(),
+            line: None,
+            message,
+        };
+        let meta = std::fs::metadata(path)
+            .map_err(|e| fail(format!("cannot read the waiver file: {e}")))?;
         if meta.len() > MAX_WAIVER_FILE {
-            return Err(fail(format!("the waiver file has {} bytes, more than the {} MiB limit", meta.len(), MAX_WAIVER_FILE >> 20)));
+            return Err(fail(format!(
+                "the waiver file has {} bytes, more than the {} MiB limit",
+                meta.len(),
+                MAX_WAIVER_FILE >> 20
+            )));
         }
-        let text = std::fs::read_to_string(path).map_err(|e| fail(format!("cannot read the waiver file: {e}")))?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| fail(format!("cannot read the waiver file: {e}")))?;
         Waivers::parse(&text, &source_name)
     }
 
     /// Check a waiver file's text; `source_name` names it in errors and notes.
     pub fn parse(text: &str, source_name: &str) -> Result<Waivers, WaiverError> {
-        let err = |offset: Option<usize>, message: String| WaiverError { source_name: source_name.to_string(), line: offset.map(|o| line_of(text, o)), message };
-        let file: FileW = toml::from_str(text).map_err(|e| err(e.span().map(|s| s.start), e.message().trim().to_string()))?;
+        let err = |offset: Option<usize>, message: String| WaiverError {
+            source_name: source_name.to_string(),
+            line: offset.map(|o| line_of(text, o)),
+            message,
+        };
+        let file: FileW = toml::from_str(text)
+            .map_err(|e| err(e.span().map(|s| s.start), e.message().trim().to_string()))?;
         let mut entries = Vec::with_capacity(file.waiver.len());
         for entry in file.waiver {
             let at = entry.span().start;
@@ -249,57 +295,108 @@ impl Waivers {
                 None => None,
                 Some(k) => Some(Kind::from_name(k.get_ref()).ok_or_else(|| {
                     let names: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
-                    err(Some(k.span().start), format!("unknown kind {:?} (expected one of {})", k.get_ref(), names.join(", ")))
+                    err(
+                        Some(k.span().start),
+                        format!(
+                            "unknown kind {:?} (expected one of {})",
+                            k.get_ref(),
+                            names.join(", ")
+                        ),
+                    )
                 })?),
             };
-            let pattern = |p: &Option<Spanned<String>>, what: &str| -> Result<Option<Pattern>, WaiverError> {
-                let Some(p) = p else { return Ok(None) };
-                let text = p.get_ref().trim();
-                if text.is_empty() {
-                    return Err(err(Some(p.span().start), format!("an empty {what}")));
-                }
-                let glob = GlobBuilder::new(text)
-                    .case_insensitive(true)
-                    .backslash_escape(false)
-                    .build()
-                    .map_err(|e| err(Some(p.span().start), format!("{what} {text:?} is not a valid glob: {}", e.kind())))?;
-                Ok(Some(Pattern { text: text.to_string(), matcher: glob.compile_matcher() }))
-            };
+            let pattern =
+                |p: &Option<Spanned<String>>, what: &str| -> Result<Option<Pattern>, WaiverError> {
+                    let Some(p) = p else { return Ok(None) };
+                    let text = p.get_ref().trim();
+                    if text.is_empty() {
+                        return Err(err(Some(p.span().start), format!("an empty {what}")));
+                    }
+                    let glob = GlobBuilder::new(text)
+                        .case_insensitive(true)
+                        .backslash_escape(false)
+                        .build()
+                        .map_err(|e| {
+                            err(
+                                Some(p.span().start),
+                                format!("{what} {text:?} is not a valid glob: {}", e.kind()),
+                            )
+                        })?;
+                    Ok(Some(Pattern {
+                        text: text.to_string(),
+                        matcher: glob.compile_matcher(),
+                    }))
+                };
             let component = pattern(&entry.component, "component")?;
             let file = pattern(&entry.file, "file")?;
             let actual = match &entry.actual {
                 None => None,
                 Some(a) => Some(parse_digest(a.get_ref()).ok_or_else(|| {
-                    err(Some(a.span().start), format!("actual {:?} is not a SHA-256 or SHA-1 digest in base64 or hex", a.get_ref()))
+                    err(
+                        Some(a.span().start),
+                        format!(
+                            "actual {:?} is not a SHA-256 or SHA-1 digest in base64 or hex",
+                            a.get_ref()
+                        ),
+                    )
                 })?),
             };
             let reason = match &entry.reason {
                 Some(r) if !r.get_ref().trim().is_empty() => r.get_ref().trim().to_string(),
-                Some(r) => return Err(err(Some(r.span().start), "the reason is empty: say why this finding is accepted".into())),
-                None => return Err(err(Some(at), "this waiver has no reason: every waiver must say why its finding is accepted".into())),
+                Some(r) => {
+                    return Err(err(
+                        Some(r.span().start),
+                        "the reason is empty: say why this finding is accepted".into(),
+                    ))
+                }
+                None => return Err(err(
+                    Some(at),
+                    "this waiver has no reason: every waiver must say why its finding is accepted"
+                        .into(),
+                )),
             };
             let expires = match &entry.expires {
                 None => None,
                 Some(v) => {
                     let date = match v.get_ref() {
                         toml::Value::String(s) => Date::parse(s),
-                        toml::Value::Datetime(d) if d.time.is_none() && d.offset.is_none() => d.date.and_then(|d| Date::parse(&d.to_string())),
+                        toml::Value::Datetime(d) if d.time.is_none() && d.offset.is_none() => {
+                            d.date.and_then(|d| Date::parse(&d.to_string()))
+                        }
                         _ => None,
                     };
-                    Some(date.ok_or_else(|| err(Some(v.span().start), format!("expires {} is not a date (YYYY-MM-DD)", v.get_ref())))?)
+                    Some(date.ok_or_else(|| {
+                        err(
+                            Some(v.span().start),
+                            format!("expires {} is not a date (YYYY-MM-DD)", v.get_ref()),
+                        )
+                    })?)
                 }
             };
             if component.is_none() && file.is_none() && actual.is_none() {
                 return Err(err(Some(at), "this waiver names no component, file or digest: to accept a whole kind, use --fail-on".into()));
             }
-            entries.push(Waiver { line, kind, component, file, actual, reason, expires });
+            entries.push(Waiver {
+                line,
+                kind,
+                component,
+                file,
+                actual,
+                reason,
+                expires,
+            });
         }
-        Ok(Waivers { source_name: source_name.to_string(), entries })
+        Ok(Waivers {
+            source_name: source_name.to_string(),
+            entries,
+        })
     }
 
     /// The waiver that waives a finding on `today`: the first live one that matches.
     pub fn waiver_for(&self, f: &Finding, today: Date) -> Option<&Waiver> {
-        self.entries.iter().find(|w| !w.expired(today) && w.matches(f))
+        self.entries
+            .iter()
+            .find(|w| !w.expired(today) && w.matches(f))
     }
 
     /// Mark the findings this file waives, and add a note for every expired waiver (a
@@ -307,9 +404,12 @@ impl Waivers {
     pub fn apply(&self, audit: &mut Audit, today: Date) -> Applied {
         let mut applied = Applied::default();
         let mut used = vec![false; self.entries.len()];
-        for f in &mut audit.findings {
-            f.waived = None;
-            if let Some(i) = self.entries.iter().position(|w| !w.expired(today) && w.matches(f)) {
+        for f in audit.findings.iter_mut().filter(|f| f.waived.is_none()) {
+            if let Some(i) = self
+                .entries
+                .iter()
+                .position(|w| !w.expired(today) && w.matches(f))
+            {
                 used[i] = true;
                 f.waived = self.entries.get(i).map(|w| w.reason.clone());
                 applied.waived += 1;
@@ -322,7 +422,11 @@ impl Waivers {
                 applied.warnings.push(msg.clone());
                 audit.notes.push(msg);
             } else if !used {
-                audit.notes.push(format!("the waiver at {at} ({}) matched no finding: remove it or fix it; reason: {}", w.describe(), w.reason));
+                audit.notes.push(format!(
+                    "the waiver at {at} ({}) matched no finding: remove it or fix it; reason: {}",
+                    w.describe(),
+                    w.reason
+                ));
             }
         }
         audit.notes.sort();
@@ -341,8 +445,23 @@ mod tests {
         assert_eq!(Date::from_days(20_781).to_string(), "2026-11-24");
         assert_eq!(Date::from_days(11_016).to_string(), "2000-02-29");
         assert_eq!(Date::from_days(-1).to_string(), "1969-12-31");
-        assert_eq!(Date::parse("2024-02-29"), Some(Date { year: 2024, month: 2, day: 29 }));
-        for bad in ["2023-02-29", "2026-13-01", "2026-1-01", "26-01-01x", "2026-00-10", "2026-04-31", "２０２６-01-01"] {
+        assert_eq!(
+            Date::parse("2024-02-29"),
+            Some(Date {
+                year: 2024,
+                month: 2,
+                day: 29
+            })
+        );
+        for bad in [
+            "2023-02-29",
+            "2026-13-01",
+            "2026-1-01",
+            "26-01-01x",
+            "2026-00-10",
+            "2026-04-31",
+            "２０２６-01-01",
+        ] {
             assert_eq!(Date::parse(bad), None, "{bad}");
         }
         assert!(Date::parse("2026-11-25").unwrap() > Date::parse("2026-11-24").unwrap());
@@ -354,28 +473,60 @@ mod tests {
         let b64 = "+HG1IAH+NHWHBWpvXfMkcLBBMZgDtFI7wJtgAFvQ2xc=";
         let bytes = parse_digest(b64).unwrap();
         assert_eq!(bytes.len(), 32);
-        assert_eq!(parse_digest(&crate::format::digest::to_hex(&bytes)), Some(bytes.clone()));
-        assert_eq!(parse_digest(&crate::format::digest::to_hex(&bytes).to_uppercase()), Some(bytes));
+        assert_eq!(
+            parse_digest(&crate::format::digest::to_hex(&bytes)),
+            Some(bytes.clone())
+        );
+        assert_eq!(
+            parse_digest(&crate::format::digest::to_hex(&bytes).to_uppercase()),
+            Some(bytes)
+        );
         assert_eq!(parse_digest("abcd"), None);
         assert_eq!(parse_digest("not a digest"), None);
     }
 
     #[test]
     fn errors_name_the_line() {
-        let e = Waivers::parse("[[waiver]]\ncomponent = \"x\"\nreason = \"r\"\n\n[[waiver]]\nfile = \"a.dll\"\n", "w.toml").unwrap_err();
+        let e = Waivers::parse(
+            "[[waiver]]\ncomponent = \"x\"\nreason = \"r\"\n\n[[waiver]]\nfile = \"a.dll\"\n",
+            "w.toml",
+        )
+        .unwrap_err();
         assert_eq!(e.line, Some(5), "{e}");
-        assert!(e.to_string().starts_with("w.toml:5: this waiver has no reason"), "{e}");
-        let e = Waivers::parse("[[waiver]]\ncomponent = \"x\"\nreason = \"r\"\nkind = \"md5\"\n", "w.toml").unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("w.toml:5: this waiver has no reason"),
+            "{e}"
+        );
+        let e = Waivers::parse(
+            "[[waiver]]\ncomponent = \"x\"\nreason = \"r\"\nkind = \"md5\"\n",
+            "w.toml",
+        )
+        .unwrap_err();
         assert_eq!(e.line, Some(4), "{e}");
-        let e = Waivers::parse("[[waiver]]\ncomponent = \"x\"\nreason = \"r\"\nexpires = \"2026-02-30\"\n", "w.toml").unwrap_err();
+        let e = Waivers::parse(
+            "[[waiver]]\ncomponent = \"x\"\nreason = \"r\"\nexpires = \"2026-02-30\"\n",
+            "w.toml",
+        )
+        .unwrap_err();
         assert_eq!(e.line, Some(4), "{e}");
-        let e = Waivers::parse("[[waiver]]\ncomponent = \"x\"\nreason = \"r\"\ncolour = \"red\"\n", "w.toml").unwrap_err();
+        let e = Waivers::parse(
+            "[[waiver]]\ncomponent = \"x\"\nreason = \"r\"\ncolour = \"red\"\n",
+            "w.toml",
+        )
+        .unwrap_err();
         assert_eq!(e.line, Some(4), "{e}");
-        let e = Waivers::parse("[[waiver]]\ncomponent = \"x\nreason = \"r\"\n", "w.toml").unwrap_err();
+        let e =
+            Waivers::parse("[[waiver]]\ncomponent = \"x\nreason = \"r\"\n", "w.toml").unwrap_err();
         assert_eq!(e.line, Some(2), "{e}");
-        let e = Waivers::parse("[[waiver]]\nkind = \"hash_mismatch\"\nreason = \"r\"\n", "w.toml").unwrap_err();
+        let e = Waivers::parse(
+            "[[waiver]]\nkind = \"hash_mismatch\"\nreason = \"r\"\n",
+            "w.toml",
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("--fail-on"), "{e}");
-        let e = Waivers::parse("[[waiver]]\ncomponent = \"[x\"\nreason = \"r\"\n", "w.toml").unwrap_err();
+        let e = Waivers::parse("[[waiver]]\ncomponent = \"[x\"\nreason = \"r\"\n", "w.toml")
+            .unwrap_err();
         assert_eq!(e.line, Some(2), "{e}");
     }
 

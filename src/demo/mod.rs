@@ -11,6 +11,15 @@
 //!
 //! Faults are planted in the model before it is written, so the builder knows exactly which
 //! findings the audit must report ([`Built::planted`]).
+//!
+//! The image also gets its servicing state, written with `sxs_servicing::regf_writer`:
+//! `Windows\System32\config\COMPONENTS` (per component `identity`, `S256H` of its decoded
+//! manifest, one `f!<file>` per payload and a `c!` link to its package's deployment; per
+//! deployment `p!`/`i!` links) and `SOFTWARE` (each package's `CurrentState`, 112 Installed).
+//! The servicing faults ([`Fault::Superseded`], [`Fault::PayloadRemoved`]) make components
+//! whose payloads are legitimately gone, which the audit must call `payload_absent_by_design`.
+
+pub mod hives;
 
 pub mod pe;
 pub mod rng;
@@ -95,6 +104,18 @@ pub enum Fault {
     KeyformMismatch,
     /// A `<file name="..\..\x">` that would leave the component folder.
     EscapingName,
+    /// The component's package is Superseded (80) and its payloads were scavenged: every
+    /// file is `payload_absent_by_design`.
+    Superseded,
+    /// The component's feature was removed (`/Remove`): its package is Absent (0), its `f!`
+    /// values and payloads are gone: `payload_absent_by_design`.
+    PayloadRemoved,
+    /// The COMPONENTS hive's `S256H` differs from the decoded manifest: `manifest_hash_mismatch`.
+    ManifestHashMismatch,
+    /// The component is in the COMPONENTS hive but its manifest file is gone: `manifest_missing`.
+    HiveOnly,
+    /// The manifest is there but the COMPONENTS hive does not know it: `orphan_manifest`.
+    NotInHive,
 }
 
 /// What the image should look like.
@@ -124,7 +145,7 @@ impl Spec {
         Spec {
             seed,
             scale,
-            faults: vec![FlipByte, FlipByte, FlipByte, Truncate, DeletePayload, DeleteFolder, GarbageManifest, TruncateManifest, UnknownAlgorithm, KeyformMismatch],
+            faults: vec![FlipByte, FlipByte, FlipByte, Truncate, DeletePayload, DeleteFolder, GarbageManifest, TruncateManifest, UnknownAlgorithm, KeyformMismatch, Superseded, Superseded, PayloadRemoved],
             compress: true,
         }
     }
@@ -191,6 +212,8 @@ pub struct Component {
     manifest: Disk,
     folder_deleted: bool,
     faulted: bool,
+    /// How the servicing state describes it.
+    servicing: hives::Servicing,
 }
 
 /// The built image.
@@ -271,6 +294,7 @@ fn model(spec: &Spec) -> Vec<Component> {
             manifest: Disk::Good,
             folder_deleted: false,
             faulted: false,
+            servicing: hives::Servicing::default(),
         },
         &mut out,
     );
@@ -292,7 +316,7 @@ fn model(spec: &Spec) -> Vec<Component> {
                 _ => vec!["mfc90.dll".into(), "mfc90u.dll".into()],
             };
             let files = names.into_iter().map(|n| file(&mut rng, scale, n, Algorithm::Sha1, spec.compress)).collect();
-            Component { keyform: keyform::keyform(&id), identity: id, legacy: true, files, diffs: false, dsig_each: true, dcm: false, manifest: Disk::Good, folder_deleted: false, faulted: false }
+            Component { keyform: keyform::keyform(&id), identity: id, legacy: true, files, diffs: false, dsig_each: true, dcm: false, manifest: Disk::Good, folder_deleted: false, faulted: false, servicing: hives::Servicing::default() }
         } else {
             let arch = match rng.below(20) {
                 0..=12 => "amd64",
@@ -347,6 +371,7 @@ fn model(spec: &Spec) -> Vec<Component> {
                 manifest: Disk::Good,
                 folder_deleted: false,
                 faulted: false,
+                servicing: hives::Servicing::default(),
             }
         };
         push(c, &mut out);
@@ -360,7 +385,7 @@ fn model(spec: &Spec) -> Vec<Component> {
         wcp.size = 0; // the content is the stand-in DLL, see content()
         wcp.seed = WCP_SEED;
         push(
-            Component { keyform: keyform::keyform(&id), identity: id, legacy: false, files: vec![wcp], diffs: false, dsig_each: false, dcm: false, manifest: Disk::Good, folder_deleted: false, faulted: true },
+            Component { keyform: keyform::keyform(&id), identity: id, legacy: false, files: vec![wcp], diffs: false, dsig_each: false, dcm: false, manifest: Disk::Good, folder_deleted: false, faulted: true, servicing: hives::Servicing::default() },
             &mut out,
         );
     }
@@ -433,6 +458,27 @@ fn plant(components: &mut [Component], faults: &[Fault], seed: u64) -> Vec<Plant
                 c.files.push(f);
                 p(Kind::ManifestCorrupt, None);
             }
+            Fault::Superseded | Fault::PayloadRemoved => {
+                let (state, staged) = if fault == Fault::Superseded { (80, true) } else { (0, false) };
+                c.servicing.package = Some((hives::own_package(&comp, fault == Fault::Superseded), state));
+                c.servicing.staged = staged;
+                c.folder_deleted = true;
+                for f in &c.files {
+                    p(Kind::PayloadAbsentByDesign, Some(f.name.clone()));
+                }
+            }
+            Fault::ManifestHashMismatch => {
+                c.servicing.wrong_s256h = true;
+                p(Kind::ManifestHashMismatch, None);
+            }
+            Fault::HiveOnly => {
+                c.servicing.manifest_deleted = true;
+                planted.push(Planted { kind: Kind::ManifestMissing, component: comp.to_lowercase(), file: None });
+            }
+            Fault::NotInHive => {
+                c.servicing.in_hive = false;
+                p(Kind::OrphanManifest, None);
+            }
         }
     }
     planted.sort();
@@ -457,6 +503,7 @@ pub fn base_manifest() -> Vec<u8> {
         manifest: Disk::Good,
         folder_deleted: false,
         faulted: false,
+        servicing: hives::Servicing::default(),
     };
     xml::manifest(&c, &[vec![0u8; 32]]).into_bytes()
 }
@@ -486,7 +533,8 @@ fn disk_name(f: &PayloadFile) -> String {
     }
 }
 
-fn write_component(winsxs: &Path, c: &Component, base: &[u8]) -> io::Result<u64> {
+/// Write one component; the payload bytes written and the SHA-256 of its decoded manifest.
+fn write_component(winsxs: &Path, c: &Component, base: &[u8]) -> io::Result<(u64, Vec<u8>)> {
     let folder = winsxs.join(&c.keyform);
     let mut digests = Vec::with_capacity(c.files.len());
     let mut bytes = 0u64;
@@ -539,6 +587,10 @@ fn write_component(winsxs: &Path, c: &Component, base: &[u8]) -> io::Result<u64>
         fs::create_dir_all(folder.join("n"))?;
     }
     let mut manifest = xml::manifest(c, &digests).into_bytes();
+    let s256h = crate::hash::digest(Algorithm::Sha256, &manifest);
+    if c.servicing.manifest_deleted {
+        return Ok((bytes, s256h));
+    }
     if c.dcm {
         let delta = sxs_pa30::encode(&manifest, base, &sxs_pa30::EncodeOptions::dcm());
         manifest = [b"DCM\x01".as_slice(), &delta].concat();
@@ -549,7 +601,7 @@ fn write_component(winsxs: &Path, c: &Component, base: &[u8]) -> io::Result<u64>
         _ => {}
     }
     fs::write(winsxs.join("Manifests").join(format!("{}.manifest", c.keyform)), manifest)?;
-    Ok(bytes)
+    Ok((bytes, s256h))
 }
 
 /// Build the image under `dir` (created if needed; must not already hold an image).
@@ -563,6 +615,12 @@ pub fn build(dir: &Path, spec: &Spec) -> io::Result<Built> {
     }
     fs::create_dir_all(dir.join("Windows").join("System32").join("config"))?;
     let base = base_manifest();
-    let bytes = components.par_iter().map(|c| write_component(&winsxs, c, &base)).collect::<io::Result<Vec<u64>>>()?.into_iter().sum();
+    let written = components.par_iter().map(|c| write_component(&winsxs, c, &base)).collect::<io::Result<Vec<(u64, Vec<u8>)>>>()?;
+    let bytes = written.iter().map(|w| w.0).sum();
+    let s256h: Vec<Vec<u8>> = written.into_iter().map(|w| w.1).collect();
+    let (comps, software) = hives::hives(&components, &s256h);
+    let config = dir.join("Windows").join("System32").join("config");
+    fs::write(config.join("COMPONENTS"), comps.to_bytes())?;
+    fs::write(config.join("SOFTWARE"), software.to_bytes())?;
     Ok(Built { root: dir.to_path_buf(), planted, components, bytes, base: spec.compress.then_some(base) })
 }

@@ -27,7 +27,7 @@ pub enum Algorithm {
 
 impl Algorithm {
     /// The digest length in bytes.
-    pub fn len(self) -> usize {
+    pub fn digest_len(self) -> usize {
         match self {
             Algorithm::Sha256 => 32,
             Algorithm::Sha1 => 20,
@@ -82,12 +82,12 @@ pub fn resolve(spec: Option<&HashSpec>, legacy_hash_attr: bool) -> Result<Expect
     let value = base64::engine::general_purpose::STANDARD
         .decode(text.as_bytes())
         .map_err(|e| format!("DigestValue {text:?} is not valid base64 ({e})"))?;
-    if value.len() != algorithm.len() {
+    if value.len() != algorithm.digest_len() {
         return Err(format!(
             "DigestValue has {} bytes, {} needs {}",
             value.len(),
             algorithm.name(),
-            algorithm.len()
+            algorithm.digest_len()
         ));
     }
     Ok(Expected { algorithm, value })

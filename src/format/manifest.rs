@@ -145,7 +145,7 @@ pub enum ManifestError {
 pub fn decode_text(bytes: &[u8]) -> Result<Cow<'_, str>, ManifestError> {
     let utf16 = |le: bool| -> Result<Cow<'_, str>, ManifestError> {
         let body = &bytes[2..];
-        if body.len() % 2 != 0 {
+        if !body.len().is_multiple_of(2) {
             return Err(ManifestError::Encoding("odd length for UTF-16".into()));
         }
         let units = body.chunks_exact(2).map(|c| if le { u16::from_le_bytes([c[0], c[1]]) } else { u16::from_be_bytes([c[0], c[1]]) });

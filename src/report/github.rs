@@ -21,11 +21,14 @@ use crate::findings::{Finding, Kind};
 /// Annotations GitHub shows per level and step.
 pub const MAX_ANNOTATIONS: usize = 10;
 
-/// Findings listed in the job summary (it is shown whole, and is limited to 1 MiB).
+/// Findings (and notes) listed in the job summary (it is shown whole, and GitHub limits it
+/// to 1 MiB).
 pub const MAX_SUMMARY_ROWS: usize = 50;
 
 fn escape_data(s: &str) -> String {
-    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 fn escape_property(s: &str) -> String {
@@ -42,11 +45,23 @@ fn what(f: &Finding) -> String {
 /// Write the annotations.
 pub fn annotations(a: &Audit, fail_on: &FailOn, out: &mut dyn Write) -> io::Result<()> {
     let live: Vec<&Finding> = a.findings.iter().filter(|f| f.waived.is_none()).collect();
-    let (failing, other): (Vec<&Finding>, Vec<&Finding>) = live.iter().partition(|f| fail_on.fails(f.kind));
+    let (failing, other): (Vec<&Finding>, Vec<&Finding>) =
+        live.iter().partition(|f| fail_on.fails(f.kind));
     for f in failing.iter().chain(other.iter()).take(MAX_ANNOTATIONS) {
-        let level = if fail_on.fails(f.kind) { "error" } else { "warning" };
+        let level = if fail_on.fails(f.kind) {
+            "error"
+        } else {
+            "warning"
+        };
         let title = format!("sxsaudit {}: {}", rule(f.kind).id, f.kind.as_str());
-        writeln!(out, "::{level} file={},title={}::{}: {}", escape_property(&f.path), escape_property(&title), escape_data(&what(f)), escape_data(&f.detail))?;
+        writeln!(
+            out,
+            "::{level} file={},title={}::{}: {}",
+            escape_property(&f.path),
+            escape_property(&title),
+            escape_data(&what(f)),
+            escape_data(&f.detail)
+        )?;
     }
     if live.len() > MAX_ANNOTATIONS {
         writeln!(out, "::notice title=sxsaudit::{} more findings are not annotated (GitHub shows {MAX_ANNOTATIONS} per step); see the job summary or the report", live.len() - MAX_ANNOTATIONS)?;
@@ -56,18 +71,30 @@ pub fn annotations(a: &Audit, fail_on: &FailOn, out: &mut dyn Write) -> io::Resu
 
 /// A Markdown table cell.
 fn cell(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('|', "\\|").replace(['\r', '\n'], " ").replace('<', "&lt;")
+    s.replace('\\', "\\\\")
+        .replace('|', "\\|")
+        .replace(['\r', '\n'], " ")
+        .replace('<', "&lt;")
 }
 
 /// A code span in a table cell.
 fn code(s: &str) -> String {
-    format!("`{}`", s.replace('`', "'").replace('|', "\\|").replace(['\r', '\n'], " "))
+    format!(
+        "`{}`",
+        s.replace('`', "'")
+            .replace('|', "\\|")
+            .replace(['\r', '\n'], " ")
+    )
 }
 
 /// Write the Markdown job summary.
 pub fn step_summary(a: &Audit, fail_on: &FailOn, out: &mut dyn Write) -> io::Result<()> {
-    let code_ = fail_on.status(&a.findings);
-    let verdict = if code_ == 0 { ":white_check_mark: no finding fails the gate".to_string() } else { format!(":x: the image is NOT fit to deploy (exit {code_})") };
+    let code_ = fail_on.audit_status(a);
+    let verdict = if code_ == 0 {
+        ":white_check_mark: no finding fails the gate".to_string()
+    } else {
+        format!(":x: the image is NOT fit to deploy (exit {code_})")
+    };
     writeln!(out, "## sxsaudit: {verdict}")?;
     writeln!(out)?;
     let t = &a.totals;
@@ -86,8 +113,18 @@ pub fn step_summary(a: &Audit, fail_on: &FailOn, out: &mut dyn Write) -> io::Res
     writeln!(out, "|---|---|--:|--:|---|")?;
     for k in Kind::ALL {
         let found = a.count(k);
-        let waived = a.findings.iter().filter(|f| f.kind == k && f.waived.is_some()).count();
-        writeln!(out, "| {} | {} | {found} | {waived} | {} |", code(k.as_str()), rule(k).id, if fail_on.fails(k) { "yes" } else { "no" })?;
+        let waived = a
+            .findings
+            .iter()
+            .filter(|f| f.kind == k && f.waived.is_some())
+            .count();
+        writeln!(
+            out,
+            "| {} | {} | {found} | {waived} | {} |",
+            code(k.as_str()),
+            rule(k).id,
+            if fail_on.fails(k) { "yes" } else { "no" }
+        )?;
     }
     if !a.findings.is_empty() {
         writeln!(out)?;
@@ -103,15 +140,28 @@ pub fn step_summary(a: &Audit, fail_on: &FailOn, out: &mut dyn Write) -> io::Res
                 None => ":warning:".into(),
             };
             let file = f.file.as_deref().map(code).unwrap_or_default();
-            writeln!(out, "| {mark} | {} | {} | {file} | {} |", code(f.kind.as_str()), code(&f.component), cell(&f.detail))?;
+            writeln!(
+                out,
+                "| {mark} | {} | {} | {file} | {} |",
+                code(f.kind.as_str()),
+                code(&f.component),
+                cell(&f.detail)
+            )?;
         }
     }
     if !a.notes.is_empty() {
         writeln!(out)?;
         writeln!(out, "### Notes")?;
         writeln!(out)?;
-        for n in &a.notes {
+        for n in a.notes.iter().take(MAX_SUMMARY_ROWS) {
             writeln!(out, "- {}", cell(n))?;
+        }
+        if a.notes.len() > MAX_SUMMARY_ROWS {
+            writeln!(
+                out,
+                "- … and {} more notes in the report",
+                a.notes.len() - MAX_SUMMARY_ROWS
+            )?;
         }
     }
     writeln!(out)

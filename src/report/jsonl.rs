@@ -58,14 +58,18 @@ struct SummaryLine<'a> {
 pub fn summary(a: &Audit, fail_on: &FailOn) -> Value {
     let mut v = serde_json::to_value(super::json::summary(a)).unwrap_or(Value::Null);
     if let Value::Object(map) = &mut v {
-        map.insert("exit_code".into(), fail_on.status(&a.findings).into());
+        map.insert("exit_code".into(), fail_on.audit_status(a).into());
     }
     v
 }
 
 /// One finding line, without its newline.
 pub fn finding_line(f: &Finding) -> String {
-    serde_json::to_string(&FindingLine { kind: "finding", finding: FindingW::from(f) }).unwrap_or_default()
+    serde_json::to_string(&FindingLine {
+        kind: "finding",
+        finding: FindingW::from(f),
+    })
+    .unwrap_or_default()
 }
 
 /// The summary line, without its newline.
@@ -73,7 +77,10 @@ pub fn summary_line(a: &Audit, fail_on: &FailOn) -> String {
     let line = SummaryLine {
         kind: "summary",
         schema_version: SCHEMA_VERSION,
-        tool: Tool { name: env!("CARGO_PKG_NAME"), version: env!("CARGO_PKG_VERSION") },
+        tool: Tool {
+            name: env!("CARGO_PKG_NAME"),
+            version: env!("CARGO_PKG_VERSION"),
+        },
         summary: summary(a, fail_on),
         notes: &a.notes,
     };

@@ -2,7 +2,7 @@
 //! GitLab, Azure Pipelines, GitHub through test-reporter actions).
 //!
 //! One `<testsuites>` holding one `<testsuite name="sxsaudit">` per run; one `<testcase>` per
-//! component (classname the component's identity name taken from its keyform, name the
+//! component with payloads, and per component with a finding (classname the component's identity name taken from its keyform, name the
 //! keyform); one `<failure type="<kind>">` per finding that fails the run (`--fail-on`), its
 //! message the file and what is wrong, its text the path and digests. Findings that do not
 //! fail (warnings, waived findings) go to the test case's `<system-out>`, so they are visible
@@ -33,7 +33,16 @@ pub struct Junit {
 
 /// XML 1.0 text: escaped, with characters XML cannot hold replaced.
 fn xml(s: &str) -> String {
-    let clean: String = s.chars().map(|c| if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') { '\u{FFFD}' } else { c }).collect();
+    let clean: String = s
+        .chars()
+        .map(|c| {
+            if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') {
+                '\u{FFFD}'
+            } else {
+                c
+            }
+        })
+        .collect();
     escape(clean.as_str()).into_owned()
 }
 
@@ -45,15 +54,29 @@ pub fn component_name(keyform: &str) -> &str {
         return keyform;
     }
     let start = parts.first().map_or(0, |a| a.len() + 1);
-    let end = keyform.len() - parts.iter().rev().take(4).map(|p| p.len() + 1).sum::<usize>();
-    keyform.get(start..end).filter(|n| !n.is_empty()).unwrap_or(keyform)
+    let end = keyform.len()
+        - parts
+            .iter()
+            .rev()
+            .take(4)
+            .map(|p| p.len() + 1)
+            .sum::<usize>();
+    keyform
+        .get(start..end)
+        .filter(|n| !n.is_empty())
+        .unwrap_or(keyform)
 }
 
-/// Every component that gets a test case, with its findings (sorted).
+/// Every component that gets a test case, with its findings (sorted): every component with
+/// payloads when the audit kept an inventory ([`crate::audit::Options::inventory`]; the CLI
+/// asks for one when a JUnit report is wanted), and every component with a finding.
 fn cases(a: &Audit) -> BTreeMap<&str, Vec<&Finding>> {
     let mut cases: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
-    // TODO(lead): also every component with payloads, once the audit lists them
-    // (`Audit.components`), so that clean components show as passed tests.
+    if let Some(inv) = &a.inventory {
+        for c in inv.components.values().filter(|c| !c.files.is_empty()) {
+            cases.entry(c.keyform.as_str()).or_default();
+        }
+    }
     for f in &a.findings {
         cases.entry(f.component.as_str()).or_default().push(f);
     }
@@ -73,8 +96,14 @@ impl Report for Junit {
         let tests = cases.len();
         let failures = a.findings.iter().filter(|f| self.fail_on.counts(f)).count();
         writeln!(out, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;
-        writeln!(out, r#"<testsuites name="sxsaudit" tests="{tests}" failures="{failures}" errors="0" skipped="0">"#)?;
-        writeln!(out, r#"  <testsuite name="sxsaudit" tests="{tests}" failures="{failures}" errors="0" skipped="0">"#)?;
+        writeln!(
+            out,
+            r#"<testsuites name="sxsaudit" tests="{tests}" failures="{failures}" errors="0" skipped="0">"#
+        )?;
+        writeln!(
+            out,
+            r#"  <testsuite name="sxsaudit" tests="{tests}" failures="{failures}" errors="0" skipped="0">"#
+        )?;
         writeln!(out, "    <properties>")?;
         let t = &a.totals;
         let props = [
@@ -84,17 +113,26 @@ impl Report for Junit {
             ("components", t.components.to_string()),
             ("payload_files", t.payload_files.to_string()),
             ("bytes_hashed", t.bytes_hashed.to_string()),
-            ("exit_code", self.fail_on.status(&a.findings).to_string()),
+            ("exit_code", self.fail_on.audit_status(a).to_string()),
         ];
         for (k, v) in props {
             writeln!(out, r#"      <property name="{k}" value="{}"/>"#, xml(&v))?;
         }
         for note in &a.notes {
-            writeln!(out, r#"      <property name="note" value="{}"/>"#, xml(note))?;
+            writeln!(
+                out,
+                r#"      <property name="note" value="{}"/>"#,
+                xml(note)
+            )?;
         }
         writeln!(out, "    </properties>")?;
         for (component, findings) in &cases {
-            write!(out, r#"    <testcase classname="{}" name="{}""#, xml(component_name(component)), xml(component))?;
+            write!(
+                out,
+                r#"    <testcase classname="{}" name="{}""#,
+                xml(component_name(component)),
+                xml(component)
+            )?;
             if findings.is_empty() {
                 writeln!(out, "/>")?;
                 continue;
@@ -107,7 +145,12 @@ impl Report for Junit {
                         Some(reason) => format!("waived ({reason})"),
                         None => "warning".into(),
                     };
-                    other.push(format!("{how}: {}: {}: {}", f.kind.as_str(), member(f), f.detail));
+                    other.push(format!(
+                        "{how}: {}: {}: {}",
+                        f.kind.as_str(),
+                        member(f),
+                        f.detail
+                    ));
                     continue;
                 }
                 let mut body = f.path.clone();
@@ -117,10 +160,21 @@ impl Report for Junit {
                 if let Some(d) = &f.actual {
                     body.push_str(&format!("\nactual: {}", to_base64(d)));
                 }
-                writeln!(out, r#"      <failure type="{}" message="{}: {}">{}</failure>"#, f.kind.as_str(), xml(&member(f)), xml(&f.detail), xml(&body))?;
+                writeln!(
+                    out,
+                    r#"      <failure type="{}" message="{}: {}">{}</failure>"#,
+                    f.kind.as_str(),
+                    xml(&member(f)),
+                    xml(&f.detail),
+                    xml(&body)
+                )?;
             }
             if !other.is_empty() {
-                writeln!(out, "      <system-out>{}</system-out>", xml(&other.join("\n")))?;
+                writeln!(
+                    out,
+                    "      <system-out>{}</system-out>",
+                    xml(&other.join("\n"))
+                )?;
             }
             writeln!(out, "    </testcase>")?;
         }
@@ -136,7 +190,12 @@ mod tests {
     #[test]
     fn component_names_come_from_keyforms() {
         assert_eq!(component_name("amd64_microsoft-windows-classpnp_31bf3856ad364e35_10.0.17763.1911_none_62d03c227e118f87"), "microsoft-windows-classpnp");
-        assert_eq!(component_name("x86_microsoft.vc90.crt_1fc8b3b9a1e18e3b_9.0.30729.6161_none_50934f2ebcb7eb57"), "microsoft.vc90.crt");
+        assert_eq!(
+            component_name(
+                "x86_microsoft.vc90.crt_1fc8b3b9a1e18e3b_9.0.30729.6161_none_50934f2ebcb7eb57"
+            ),
+            "microsoft.vc90.crt"
+        );
         assert_eq!(component_name("amd64_a_b_c_1fc8_1.0_none_5093"), "a_b_c");
         assert_eq!(component_name("odd"), "odd");
         assert_eq!(component_name("a_____"), "a_____");

@@ -152,7 +152,13 @@ pub fn fingerprint(f: &Finding) -> String {
     h.update([0]);
     h.update(f.file.as_deref().unwrap_or("").to_lowercase().as_bytes());
     h.update([0]);
-    h.update(f.expected.as_deref().map(to_hex).unwrap_or_default().as_bytes());
+    h.update(
+        f.expected
+            .as_deref()
+            .map(to_hex)
+            .unwrap_or_default()
+            .as_bytes(),
+    );
     to_hex(&h.finalize())
 }
 
@@ -199,7 +205,7 @@ fn result(f: &Finding, fail_on: &FailOn) -> Value {
         "ruleId": r.id,
         "ruleIndex": index,
         "level": level(fail_on, f.kind),
-        "message": { "text": sentence(&format!("{} {subject}: {}", r.short.trim_end_matches('.'), f.detail)) },
+        "message": { "text": sentence(&format!("{}: {subject}: {}", super::text::category(f.kind), f.detail)) },
         "locations": [{
             "physicalLocation": { "artifactLocation": { "uri": uri_path(&f.path), "uriBaseId": BASE_ID } }
         }],
@@ -207,7 +213,10 @@ fn result(f: &Finding, fail_on: &FailOn) -> Value {
         "properties": properties,
     });
     if let (Some(reason), Value::Object(map)) = (&f.waived, &mut res) {
-        map.insert("suppressions".into(), json!([{ "kind": "external", "status": "accepted", "justification": reason }]));
+        map.insert(
+            "suppressions".into(),
+            json!([{ "kind": "external", "status": "accepted", "justification": reason }]),
+        );
     }
     res
 }
@@ -252,7 +261,7 @@ pub fn log(a: &Audit, fail_on: &FailOn) -> Value {
             json!({ "level": if warning { "warning" } else { "note" }, "message": { "text": sentence(text) } })
         })
         .collect();
-    let exit_code = fail_on.status(&a.findings);
+    let exit_code = fail_on.audit_status(a);
     json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
@@ -286,12 +295,21 @@ mod tests {
     #[test]
     fn rule_ids_are_stable_and_distinct() {
         let ids: Vec<&str> = Kind::ALL.into_iter().map(|k| rule(k).id).collect();
-        assert_eq!(ids, ["SXS1001", "SXS1002", "SXS1003", "SXS1004", "SXS1005", "SXS1006", "SXS1007", "SXS1008", "SXS1009", "SXS1010", "SXS1011"]);
+        assert_eq!(
+            ids,
+            [
+                "SXS1001", "SXS1002", "SXS1003", "SXS1004", "SXS1005", "SXS1006", "SXS1007",
+                "SXS1008", "SXS1009", "SXS1010", "SXS1011"
+            ]
+        );
     }
 
     #[test]
     fn uris_escape_what_they_must() {
-        assert_eq!(uri_path("Windows/WinSxS/a_b/x y#1%.dll"), "Windows/WinSxS/a_b/x%20y%231%25.dll");
+        assert_eq!(
+            uri_path("Windows/WinSxS/a_b/x y#1%.dll"),
+            "Windows/WinSxS/a_b/x%20y%231%25.dll"
+        );
         assert_eq!(uri_path("Windows/WinSxS/é"), "Windows/WinSxS/%C3%A9");
     }
 

@@ -1,5 +1,5 @@
 //! The text report, for people: the CBS.log lines administrators already know
-//! (`(p)	CSI Payload Corrupt	<keyform>\<name>`, `Hashes for file member ... Found: {l:32 b:...}
+//! (`(p) CSI Payload Corrupt <keyform>\<name>`, tab-separated, `Hashes for file member ... Found: {l:32 b:...}
 //! Expected: {l:32 b:...}`), then a summary block modelled on DISM's, then the counts.
 
 use std::io::{self, Write};

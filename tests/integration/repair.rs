@@ -39,7 +39,7 @@ fn fixture() -> Fixture {
     let b = TestImage::build(&Spec { faults: vec![], ..a_spec() });
     let c = TestImage::build(&Spec { faults: vec![], ..a_spec() });
     let bad: Vec<(String, String)> = a.built.planted.iter().map(|p| (p.component.clone(), p.file.clone().unwrap())).collect();
-    assert_eq!(bad.len() >= 6, true);
+    assert!(bad.len() >= 6);
     let mut expected = Vec::new();
     for (i, (comp, file)) in bad.iter().enumerate() {
         let verdict = match i {
