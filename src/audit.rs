@@ -101,6 +101,8 @@ pub struct Audit {
     pub inventory: Option<Inventory>,
     /// Repair verdicts of the bad payloads, when sources were given (`--source`).
     pub repairs: Option<crate::repair::Repairs>,
+    /// Which kinds fail the run (`--fail-on`); set by the outputs before reports are written.
+    pub fail_on: crate::exit::FailOn,
 }
 
 impl Audit {
@@ -112,7 +114,7 @@ impl Audit {
     /// The exit status.
     pub fn exit_code(&self) -> u8 {
         let repair = self.repairs.as_ref().is_some_and(|r| r.any_unrepairable());
-        crate::exit::for_findings(&self.findings) | if repair { crate::exit::NO_SOURCE } else { 0 }
+        self.fail_on.status(&self.findings) | if repair { crate::exit::NO_SOURCE } else { 0 }
     }
 }
 
@@ -287,6 +289,7 @@ pub fn run(image: &Image, codecs: &Codecs, opts: &Options) -> Result<Audit> {
         source: image.source.kind(),
         inventory,
         repairs: None,
+        fail_on: crate::exit::FailOn::default(),
         totals,
         findings,
         notes,

@@ -1,5 +1,5 @@
 //! The command line: clap-derive arguments that only validate, turned once into a resolved
-//! [`Config`] (thread pool, report sinks), then dispatched. `main.rs` only calls [`main`].
+//! `Config` (thread pool, report sinks), then dispatched. `main.rs` only calls [`main`].
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -23,6 +23,7 @@ Exit status (a bitmask, so CI can tell kinds apart):
   2   a payload is missing (missing_payload)
   4   something could not be verified (unverifiable, manifest_corrupt, unreadable)
   8   a bad payload has no good repair source (--source)
+  16  a warning kind named in --fail-on was found
   64  usage error
   66  the input is not a Windows image (nothing verified)
   70  internal error";
@@ -169,7 +170,7 @@ impl Config {
 
     fn audit(&self, image: &Image, base: Option<&Path>) -> anyhow::Result<Audit> {
         let (codecs, notes) = codecs_for(image, base)?;
-        let opts = audit::Options { progress: self.outputs.progress(), on_finding: self.outputs.observer(), notes, inventory: false };
+        let opts = audit::Options { progress: self.outputs.progress(), on_finding: self.outputs.observer(), notes, inventory: self.outputs.wants_inventory() };
         Ok(self.pool.install(|| audit::run(image, &codecs, &opts))?)
     }
 }

@@ -1,6 +1,12 @@
 //! `sxsaudit info`: what an archive or image holds, before anyone audits it: the images of a
 //! WIM/ESD (index, name, edition, build), and for an image the manifests of its store (plain
-//! and DCM-compressed).
+//! and DCM-compressed) and its servicing state: package counts by `CurrentState`, components
+//! and deployments of the COMPONENTS hive, the servicing-stack version, pending operations.
+//!
+//! Build and edition come from the WIM's XML when there is one; otherwise the build is the
+//! newest servicing stack's version and the edition is the installed
+//! `Microsoft-Windows-<Edition>Edition` package, both \[inferred\] from naming conventions
+//! (the `sxs-servicing` crate does not read `Windows NT\CurrentVersion`).
 
 use std::path::Path;
 
@@ -24,6 +30,37 @@ struct Store {
     manifests: u64,
     manifests_compressed: u64,
     component_folders: u64,
+    /// `10.0.17763.1911`, from the newest servicing-stack component folder.
+    servicing_stack: Option<String>,
+    /// The build, from the servicing stack's version \[inferred\].
+    build: Option<String>,
+    /// From an installed `Microsoft-Windows-<Edition>Edition` package \[inferred\].
+    edition: Option<String>,
+    servicing: Option<Servicing>,
+    /// Why the image is mid-transaction (empty: it is not).
+    pending: Vec<String>,
+    /// Why servicing state is missing or partial.
+    notes: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct Servicing {
+    /// Components in `DerivedData\Components`.
+    components: u64,
+    /// Deployments in `CanonicalData\Deployments`.
+    deployments: u64,
+    /// CBS packages by state (`Installed (112)` -> count); empty without SOFTWARE.
+    packages: std::collections::BTreeMap<String, u64>,
+    components_dirty: bool,
+    software_dirty: bool,
+}
+
+/// `10.0.17763.1911` from `amd64_microsoft-windows-servicingstack_..._10.0.17763.1911_none_...`.
+fn stack_version(top: &[crate::store::DirEntry]) -> Option<String> {
+    top.iter()
+        .filter(|e| e.kind == crate::store::EntryKind::Dir && e.name.to_ascii_lowercase().contains("_microsoft-windows-servicingstack_"))
+        .filter_map(|e| e.name.split('_').nth(3).map(str::to_string))
+        .max_by_key(|v| v.split('.').map(|p| p.parse::<u64>().unwrap_or(0)).collect::<Vec<_>>())
 }
 
 fn store(path: &Path) -> anyhow::Result<Store> {
@@ -46,12 +83,42 @@ fn store(path: &Path) -> anyhow::Result<Store> {
         compressed += (Container::sniff(&head) == Container::Dcm) as u64;
     }
     let folders = top.iter().filter(|e| e.kind == crate::store::EntryKind::Dir && e.name.contains('_')).count() as u64;
+    let servicing_stack = stack_version(&top);
+    let build = servicing_stack.as_deref().and_then(|v| v.split_once('.').and_then(|(_, r)| r.split_once('.')).map(|(_, b)| b.to_string()));
+    let loaded = crate::store::servicing::load(&image);
+    let mut edition = None;
+    let servicing = loaded.state.as_ref().map(|st| {
+        let mut packages = std::collections::BTreeMap::new();
+        if let Some(sw) = &st.software {
+            for p in sw.packages.values() {
+                *packages.entry(p.current_state.to_string()).or_insert(0u64) += 1;
+                let stem = p.name.split('~').next().unwrap_or("");
+                let installed = matches!(p.current_state, sxs_servicing::PackageState::Installed | sxs_servicing::PackageState::Permanent);
+                if let Some(ed) = stem.strip_prefix("Microsoft-Windows-").and_then(|r| r.strip_suffix("Edition")).filter(|e| installed && !e.is_empty() && !e.contains('-')) {
+                    edition = Some(ed.to_string());
+                }
+            }
+        }
+        Servicing {
+            components: st.components.components.len() as u64,
+            deployments: st.components.deployments.len() as u64,
+            packages,
+            components_dirty: st.components.dirty,
+            software_dirty: st.software.as_ref().is_some_and(|s| s.dirty),
+        }
+    });
     Ok(Store {
         image: image.input.display().to_string(),
         source: image.source.kind(),
         manifests: manifests.len() as u64,
         manifests_compressed: compressed,
         component_folders: folders,
+        servicing_stack,
+        build,
+        edition,
+        servicing,
+        pending: loaded.pending,
+        notes: loaded.notes,
     })
 }
 
@@ -89,15 +156,36 @@ pub fn run(path: &Path, json: bool) -> anyhow::Result<u8> {
         }
     }
     match store {
-        Some(s) => println!(
-            "{} ({}): {} manifests ({} DCM-compressed, {} plain), {} component folders",
-            s.image,
-            s.source,
-            s.manifests,
-            s.manifests_compressed,
-            s.manifests - s.manifests_compressed,
-            s.component_folders
-        ),
+        Some(s) => {
+            println!(
+                "{} ({}): {} manifests ({} DCM-compressed, {} plain), {} component folders",
+                s.image,
+                s.source,
+                s.manifests,
+                s.manifests_compressed,
+                s.manifests - s.manifests_compressed,
+                s.component_folders
+            );
+            println!(
+                "  build {}  edition {}  servicing stack {}",
+                s.build.as_deref().unwrap_or("?"),
+                s.edition.as_deref().unwrap_or("?"),
+                s.servicing_stack.as_deref().unwrap_or("?")
+            );
+            if let Some(v) = &s.servicing {
+                println!("  servicing state: {} components, {} deployments in COMPONENTS{}", v.components, v.deployments, if v.components_dirty { " (dirty hive)" } else { "" });
+                let counts: Vec<String> = v.packages.iter().map(|(k, n)| format!("{n} {k}")).collect();
+                println!("  packages: {}{}", if counts.is_empty() { "unknown".into() } else { counts.join(", ") }, if v.software_dirty { " (dirty hive)" } else { "" });
+            }
+            if s.pending.is_empty() {
+                println!("  pending operations: none");
+            } else {
+                println!("  pending operations: {}", s.pending.join("; "));
+            }
+            for n in &s.notes {
+                println!("  note: {n}");
+            }
+        }
         None if archive.is_none() => {
             Image::open(path, None)?;
         }

@@ -288,6 +288,7 @@ impl Outputs {
 
     /// Apply the waivers, write every report; the exit status of the run.
     pub fn finish(&self, audit: &mut Audit) -> anyhow::Result<u8> {
+        audit.fail_on = self.fail_on;
         if let Some(w) = &self.waivers {
             let applied = w.apply(audit, self.today);
             if !self.quiet {

@@ -49,7 +49,7 @@ pub fn own_package(keyform: &str, superseded: bool) -> String {
     if superseded {
         format!("Package_for_KB4489899_{tag}~31bf3856ad364e35~amd64~~17763.379.1.4")
     } else {
-        format!("Microsoft-Windows-{tag}-FoD-Package~31bf3856ad364e35~amd64~~10.0.17763.1")
+        format!("{tag}-FoD-Package~31bf3856ad364e35~amd64~~10.0.17763.1")
     }
 }
 

@@ -32,7 +32,7 @@ use crate::store::Layout;
 /// The version of this document's shape.
 pub const SCHEMA_VERSION: u32 = 1;
 
-/// Renders [`Doc`].
+/// Renders the JSON document described above.
 pub struct Json;
 
 #[derive(Serialize)]

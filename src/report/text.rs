@@ -66,7 +66,11 @@ impl Report for Text {
         writeln!(out, "Checking System Update Readiness.")?;
         writeln!(out)?;
         for f in &a.findings {
-            let marker = if f.kind.severity() == crate::findings::Severity::Error { "(p)" } else { "(w)" };
+            let marker = match f.kind.severity() {
+                crate::findings::Severity::Error => "(p)",
+                crate::findings::Severity::Warning => "(w)",
+                crate::findings::Severity::Info => "(i)",
+            };
             match f.kind {
                 Kind::HashMismatch if f.actual.is_some() => {
                     writeln!(out, "{marker}\t{}\t{}", category(f.kind), member(f))?;

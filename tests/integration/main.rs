@@ -7,5 +7,6 @@ mod dcm;
 mod realdata;
 mod repair;
 mod reports;
+mod servicing;
 mod util;
 mod wim;
