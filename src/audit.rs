@@ -89,6 +89,8 @@ pub struct Audit {
     pub layout: crate::store::Layout,
     /// `directory` or `wim`.
     pub source: &'static str,
+    /// What the source says about the image (a WIM's image name, edition and build).
+    pub source_info: Option<String>,
     /// Counts.
     pub totals: Totals,
     /// Sorted findings.
@@ -287,6 +289,7 @@ pub fn run(image: &Image, codecs: &Codecs, opts: &Options) -> Result<Audit> {
         input: image.input.display().to_string(),
         layout: image.layout,
         source: image.source.kind(),
+        source_info: image.source.describe(),
         inventory,
         repairs: None,
         fail_on: crate::exit::FailOn::default(),

@@ -46,6 +46,9 @@ struct ImageW<'a> {
     input: &'a str,
     layout: Layout,
     source: &'static str,
+    /// A WIM's image name, edition and build, from its XML data.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    wim_image: Option<&'a str>,
 }
 
 /// The summary object.
@@ -168,7 +171,7 @@ impl Report for Json {
         let doc = Doc {
             schema_version: SCHEMA_VERSION,
             tool: Tool { name: env!("CARGO_PKG_NAME"), version: env!("CARGO_PKG_VERSION") },
-            image: ImageW { input: &a.input, layout: a.layout, source: a.source },
+            image: ImageW { input: &a.input, layout: a.layout, source: a.source, wim_image: a.source_info.as_deref() },
             summary: summary(a),
             notes: &a.notes,
             repairs: a.repairs.as_ref().map(|r| {

@@ -180,7 +180,7 @@ fn level(fail_on: &FailOn, kind: Kind) -> &'static str {
     }
 }
 
-fn result(f: &Finding, fail_on: &FailOn) -> Value {
+fn result(f: &Finding, fail_on: &FailOn, repairs: Option<&crate::repair::Repairs>) -> Value {
     let r = rule(f.kind);
     let index = Kind::ALL.iter().position(|&k| k == f.kind).unwrap_or(0);
     let subject = match &f.file {
@@ -200,6 +200,10 @@ fn result(f: &Finding, fail_on: &FailOn) -> Value {
     });
     if let Value::Object(map) = &mut properties {
         map.retain(|_, v| !v.is_null());
+        // With --source: where a good copy is, or that there is none.
+        if let Some(r) = repairs.and_then(|r| r.of(&f.component, f.file.as_deref()?)) {
+            map.insert("repair".into(), serde_json::to_value(&r.verdict).unwrap_or(Value::Null));
+        }
     }
     let mut res = json!({
         "ruleId": r.id,
@@ -274,7 +278,7 @@ pub fn log(a: &Audit, fail_on: &FailOn) -> Value {
             } },
             "originalUriBaseIds": { BASE_ID: { "description": { "text": "The root of the audited Windows image (the folder that holds Windows)." } } },
             "invocations": [{ "executionSuccessful": true, "exitCode": exit_code, "toolExecutionNotifications": notifications }],
-            "results": a.findings.iter().map(|f| result(f, fail_on)).collect::<Vec<_>>(),
+            "results": a.findings.iter().map(|f| result(f, fail_on, a.repairs.as_ref())).collect::<Vec<_>>(),
             "columnKind": "unicodeCodePoints",
             "properties": { "image": a.input, "summary": super::jsonl::summary(a, fail_on) },
         }],

@@ -60,6 +60,9 @@ fn human_bytes(n: u64) -> String {
 impl Report for Text {
     fn render(&self, a: &Audit, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "sxsaudit {}: {}", env!("CARGO_PKG_VERSION"), a.input)?;
+        if let Some(info) = &a.source_info {
+            writeln!(out, "WIM {info}")?;
+        }
         for note in &a.notes {
             writeln!(out, "note: {note}")?;
         }

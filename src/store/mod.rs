@@ -81,6 +81,10 @@ pub trait ImageSource: Send + Sync {
     }
     /// What kind of source this is (`directory`, `wim`).
     fn kind(&self) -> &'static str;
+    /// What the source says about the image, for reports (a WIM's image name and build).
+    fn describe(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Which level the user pointed at.

@@ -166,4 +166,17 @@ impl ImageSource for WimSource {
     fn kind(&self) -> &'static str {
         "wim"
     }
+
+    fn describe(&self) -> Option<String> {
+        let images = self.images();
+        let me = images.iter().find(|i| i.index == self.index)?;
+        Some(format!(
+            "image {} of {}: {}{}{}",
+            self.index,
+            images.len(),
+            me.name.as_deref().unwrap_or("(no name)"),
+            me.edition.as_deref().map(|e| format!(", edition {e}")).unwrap_or_default(),
+            me.version.as_deref().map(|v| format!(", build {v}")).unwrap_or_default()
+        ))
+    }
 }

@@ -251,3 +251,41 @@ fn which_wimlib() -> Option<&'static str> {
     eprintln!("skipped: wimlib-imagex not found");
     None
 }
+
+#[test]
+fn an_unreadable_copy_in_a_source_is_not_a_repair() {
+    let f = fixture();
+    let ((comp, file), _) = f.expected.iter().find(|(_, v)| *v == "repairable_b").unwrap().clone();
+    // B's copy becomes a folder of the same name: present, but unreadable as a payload.
+    let p = disk(f.b.root(), &comp, &file);
+    fs::remove_file(&p).unwrap();
+    fs::create_dir(&p).unwrap();
+    let (_, json, _) = audit_json(f.a.root(), &["--source", f.b.root().to_str().unwrap()]);
+    let finding = json["findings"].as_array().unwrap().iter().find(|x| x["component"] == comp.as_str() && x["file"] == file.as_str()).unwrap();
+    assert_eq!(finding["repair"]["verdict"], "source_corrupt", "{finding:#}");
+    assert!(finding["repair"]["sources"][0][1].as_str().unwrap().contains("not a regular file"), "{finding:#}");
+}
+
+#[test]
+fn repair_verdicts_reach_sarif_and_junit() {
+    let f = fixture();
+    let out = tempfile::tempdir().unwrap();
+    let (sarif, junit) = (out.path().join("r.sarif"), out.path().join("r.xml"));
+    let o = sxsaudit(&[
+        "audit",
+        f.a.root().to_str().unwrap(),
+        "--source",
+        f.b.root().to_str().unwrap(),
+        "--report",
+        &format!("sarif={}", sarif.display()),
+        "--report",
+        &format!("junit={}", junit.display()),
+        "-q",
+    ]);
+    assert_eq!(o.status.code().unwrap() & 8, 8);
+    let s: serde_json::Value = serde_json::from_slice(&fs::read(&sarif).unwrap()).unwrap();
+    let verdicts: Vec<String> = s["runs"][0]["results"].as_array().unwrap().iter().filter_map(|r| r["properties"]["repair"]["verdict"].as_str().map(str::to_string)).collect();
+    assert!(verdicts.contains(&"repairable".to_string()) && verdicts.contains(&"source_corrupt".to_string()), "{verdicts:?}");
+    let x = fs::read_to_string(&junit).unwrap();
+    assert!(x.contains("repair: a good copy is in") && x.contains("as well"), "{x}");
+}

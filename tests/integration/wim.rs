@@ -94,6 +94,7 @@ fn several_images_in_one_archive() {
     let info = sxsaudit(&["info", wim_s]);
     let text = String::from_utf8_lossy(&info.stdout);
     assert!(text.contains("2 image(s)") && text.contains("[2] second"), "{text}");
+    assert!(j2["image"]["wim_image"].as_str().unwrap().starts_with("image 2 of 2: second"), "{j2:#}");
 }
 
 /// Offset of `needle` in `hay`.
