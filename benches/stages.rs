@@ -7,6 +7,8 @@
 //!   `../shared/realdata/plain-manifests-and-mums` when present. Throughput in manifests/s
 //!   (criterion calls them elements/s); the target is 40,000/s on 2 threads, so one
 //!   core must give 20,000/s.
+//! - `dcm_manifest/*`: the real DCM manifests of `../shared/realdata/dcm-manifests-26100`,
+//!   PA30-decoded against their base and parsed (manifests/s); skipped without realdata.
 //! - `hash/*`: [`sxsaudit::hash::digest`] SHA-256 and SHA-1 of 64 MiB, in bytes/s; the hash floor.
 //! - `dcs_decode/*`: [`sxsaudit::format::dcs::decode`] of the genuine Microsoft LZMS samples of
 //!   `../shared/realdata/lzms-microsoft`, each wrapped in a one-block DCS file with
@@ -36,7 +38,9 @@ use sxsaudit::store::Image;
 fn realdata() -> Option<PathBuf> {
     let dir = std::env::var_os("SXSAUDIT_REALDATA")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/realdata")));
+        .unwrap_or_else(|| {
+            PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/realdata"))
+        });
     if dir.is_dir() {
         Some(dir)
     } else {
@@ -50,15 +54,24 @@ fn read_manifests(dir: &Path) -> Vec<Vec<u8>> {
     let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
         .expect("list manifests")
         .map(|e| e.expect("dir entry").path())
-        .filter(|p| p.extension().is_some_and(|x| x.eq_ignore_ascii_case("manifest")))
+        .filter(|p| {
+            p.extension()
+                .is_some_and(|x| x.eq_ignore_ascii_case("manifest"))
+        })
         .collect();
     paths.sort();
-    paths.iter().map(|p| std::fs::read(p).expect("read manifest")).collect()
+    paths
+        .iter()
+        .map(|p| std::fs::read(p).expect("read manifest"))
+        .collect()
 }
 
 fn parse_group(c: &mut Criterion, name: &str, manifests: &[Vec<u8>]) {
     // Only well-formed ones: the point is the parser's speed, not its error path.
-    let good: Vec<&Vec<u8>> = manifests.iter().filter(|m| manifest::parse(m).is_ok()).collect();
+    let good: Vec<&Vec<u8>> = manifests
+        .iter()
+        .filter(|m| manifest::parse(m).is_ok())
+        .collect();
     if good.is_empty() {
         eprintln!("skipped: no parsable manifests for {name}");
         return;
@@ -66,21 +79,31 @@ fn parse_group(c: &mut Criterion, name: &str, manifests: &[Vec<u8>]) {
     let bytes: usize = good.iter().map(|m| m.len()).sum();
     let mut g = c.benchmark_group("manifest_parse");
     g.throughput(Throughput::Elements(good.len() as u64));
-    g.bench_function(BenchmarkId::new(name, format!("{}_manifests_{}_KiB", good.len(), bytes >> 10)), |b| {
-        b.iter(|| {
-            for m in &good {
-                black_box(manifest::parse(black_box(m)).expect("parse"));
-            }
-        })
-    });
+    g.bench_function(
+        BenchmarkId::new(
+            name,
+            format!("{}_manifests_{}_KiB", good.len(), bytes >> 10),
+        ),
+        |b| {
+            b.iter(|| {
+                for m in &good {
+                    black_box(manifest::parse(black_box(m)).expect("parse"));
+                }
+            })
+        },
+    );
     g.finish();
 }
 
 fn manifest_parse(c: &mut Criterion) {
-    for (scale, name) in [(Scale::Tiny, "builder_tiny"), (Scale::Small, "builder_small")] {
+    for (scale, name) in [
+        (Scale::Tiny, "builder_tiny"),
+        (Scale::Small, "builder_small"),
+    ] {
         let tmp = tempfile::tempdir().expect("tempdir");
         demo::build(tmp.path(), &Spec::clean(scale, 17763)).expect("build image");
-        let manifests = read_manifests(&tmp.path().join("Windows").join("WinSxS").join("Manifests"));
+        let manifests =
+            read_manifests(&tmp.path().join("Windows").join("WinSxS").join("Manifests"));
         parse_group(c, name, &manifests);
     }
     if let Some(dir) = realdata() {
@@ -91,16 +114,62 @@ fn manifest_parse(c: &mut Criterion) {
     }
 }
 
+/// Real DCM manifests (`DCM\x01` + a PA30 delta against the 9,066-byte base manifest) of
+/// `../shared/realdata/dcm-manifests-26100`: decoded with `sxs_pa30::decode` and parsed, as the
+/// audit does. The 3.26 MB wow64 one is timed apart from the six ordinary ones.
+fn dcm_manifest(c: &mut Criterion) {
+    let Some(dir) = realdata() else { return };
+    let dir = dir.join("dcm-manifests-26100");
+    let Ok(base) = std::fs::read(dir.join("base_manifest.bin")) else {
+        eprintln!("skipped: no base_manifest.bin in {}", dir.display());
+        return;
+    };
+    let limits = sxs_pa30::Limits::default();
+    let decode = |m: &[u8]| sxs_pa30::decode(m.get(4..)?, &base, &limits).ok();
+    let all = read_manifests(&dir);
+    let dcm: Vec<&Vec<u8>> = all
+        .iter()
+        .filter(|m| m.starts_with(b"DCM\x01"))
+        .filter(|m| decode(m).is_some_and(|x| manifest::parse(&x).is_ok()))
+        .collect();
+    let (big, small): (Vec<&Vec<u8>>, Vec<&Vec<u8>>) =
+        dcm.into_iter().partition(|m| m.len() > 64 << 10);
+    let mut g = c.benchmark_group("dcm_manifest");
+    for (name, set) in [("realdata_ordinary", small), ("realdata_wow64_large", big)] {
+        if set.is_empty() {
+            eprintln!("skipped: no decodable DCM manifests for {name}");
+            continue;
+        }
+        g.throughput(Throughput::Elements(set.len() as u64));
+        g.bench_function(format!("{name}_{}_manifests", set.len()), |b| {
+            b.iter(|| {
+                for m in &set {
+                    let xml = decode(black_box(m)).expect("decode");
+                    black_box(manifest::parse(&xml).expect("parse"));
+                }
+            })
+        });
+    }
+    g.finish();
+}
+
 fn hashing(c: &mut Criterion) {
     const SIZE: usize = 64 << 20;
     // Not all zeros, in case a hasher ever special-cased them.
-    let data: Vec<u8> = (0..SIZE).map(|i| (i as u32).wrapping_mul(2_654_435_761).to_le_bytes()[3]).collect();
+    let data: Vec<u8> = (0..SIZE)
+        .map(|i| (i as u32).wrapping_mul(2_654_435_761).to_le_bytes()[3])
+        .collect();
     let mut g = c.benchmark_group("hash");
     g.throughput(Throughput::Bytes(SIZE as u64));
     g.sample_size(10);
     g.measurement_time(Duration::from_secs(5));
-    for (alg, name) in [(Algorithm::Sha256, "sha256_64MiB"), (Algorithm::Sha1, "sha1_64MiB")] {
-        g.bench_function(name, |b| b.iter(|| black_box(hash::digest(alg, black_box(&data)))));
+    for (alg, name) in [
+        (Algorithm::Sha256, "sha256_64MiB"),
+        (Algorithm::Sha1, "sha1_64MiB"),
+    ] {
+        g.bench_function(name, |b| {
+            b.iter(|| black_box(hash::digest(alg, black_box(&data))))
+        });
     }
     g.finish();
 }
@@ -114,21 +183,41 @@ fn dcs_decode(c: &mut Criterion) {
     let Some(dir) = realdata() else { return };
     let lzms = dir.join("lzms-microsoft");
     let mut g = c.benchmark_group("dcs_decode");
-    for name in ["english", "pattern", "sequential", "single_byte", "zeros", "random"] {
-        let (Ok(packed), Ok(raw)) = (std::fs::read(lzms.join(format!("{name}.lzms"))), std::fs::read(lzms.join(format!("{name}.raw")))) else {
+    for name in [
+        "english",
+        "pattern",
+        "sequential",
+        "single_byte",
+        "zeros",
+        "random",
+    ] {
+        let (Ok(packed), Ok(raw)) = (
+            std::fs::read(lzms.join(format!("{name}.lzms"))),
+            std::fs::read(lzms.join(format!("{name}.raw"))),
+        ) else {
             eprintln!("skipped: {name}.lzms/.raw not found in {}", lzms.display());
             continue;
         };
         // The 24-byte Compression-API container (wim-and-codecs.md §4.11): the total size as a
         // u64 at +8, then `[u32 compressed size][chunk]`; these samples are one chunk each.
         let ulen = u64_at(&packed, 8).unwrap_or(0) as usize;
-        let csize = packed.get(24..28).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize).unwrap_or(0);
+        let csize = packed
+            .get(24..28)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+            .unwrap_or(0);
         let Some(body) = packed.get(28..28 + csize).filter(|_| ulen == raw.len()) else {
-            eprintln!("skipped: {name}.lzms is not one chunk of {} bytes", raw.len());
+            eprintln!(
+                "skipped: {name}.lzms is not one chunk of {} bytes",
+                raw.len()
+            );
             continue;
         };
         // A stored chunk (random) goes through DCS's stored-block fallback.
-        if dcs::decode(&dcs::assemble(&[(body, ulen as u32)]), 1 << 30).ok().as_deref() != Some(&raw[..]) {
+        if dcs::decode(&dcs::assemble(&[(body, ulen as u32)]), 1 << 30)
+            .ok()
+            .as_deref()
+            != Some(&raw[..])
+        {
             eprintln!("skipped: {name}.lzms does not decode to {name}.raw through DCS");
             continue;
         }
@@ -168,16 +257,32 @@ fn audit_small(c: &mut Criterion) {
     let opts = audit::Options::default();
     // Warm the page cache, and check the image is what we think before timing it.
     let first = audit::run(&image, &codecs, &opts).expect("audit");
-    assert!(first.findings.is_empty(), "a clean image gave findings: {:?}", first.findings.first());
+    assert!(
+        first.findings.is_empty(),
+        "a clean image gave findings: {:?}",
+        first.findings.first()
+    );
     let mut g = c.benchmark_group("audit");
     g.throughput(Throughput::Bytes(built.bytes));
     g.sample_size(10);
     g.measurement_time(Duration::from_secs(10));
-    g.bench_function(format!("small_{}_manifests_{}_MB", first.totals.manifests, built.bytes / 1_000_000), |b| {
-        b.iter(|| black_box(audit::run(&image, &codecs, &opts).expect("audit")))
-    });
+    g.bench_function(
+        format!(
+            "small_{}_manifests_{}_MB",
+            first.totals.manifests,
+            built.bytes / 1_000_000
+        ),
+        |b| b.iter(|| black_box(audit::run(&image, &codecs, &opts).expect("audit"))),
+    );
     g.finish();
 }
 
-criterion_group!(benches, manifest_parse, hashing, dcs_decode, audit_small);
+criterion_group!(
+    benches,
+    manifest_parse,
+    dcm_manifest,
+    hashing,
+    dcs_decode,
+    audit_small
+);
 criterion_main!(benches);

@@ -6,7 +6,9 @@
 //! Installed (112), each with one deployment; a servicing fault gives its component a package
 //! of its own in another state. Package and deployment names are ours, shaped like real ones.
 
-use sxs_servicing::meaning::{CBS_PATH, COMPONENTS_PATH, CURRENT_STATE_VALUE, DEPLOYMENTS_PATH, PACKAGES_KEY};
+use sxs_servicing::meaning::{
+    CBS_PATH, COMPONENTS_PATH, CURRENT_STATE_VALUE, DEPLOYMENTS_PATH, PACKAGES_KEY,
+};
 use sxs_servicing::regf_writer::HiveWriter;
 
 use super::Component;
@@ -29,7 +31,13 @@ pub struct Servicing {
 
 impl Default for Servicing {
     fn default() -> Self {
-        Servicing { package: None, staged: true, in_hive: true, wrong_s256h: false, manifest_deleted: false }
+        Servicing {
+            package: None,
+            staged: true,
+            in_hive: true,
+            wrong_s256h: false,
+            manifest_deleted: false,
+        }
     }
 }
 
@@ -45,31 +53,63 @@ pub const INSTALLED: u32 = 112;
 
 /// A package of one component's own, named after it (superseded: an older rollup).
 pub fn own_package(keyform: &str, superseded: bool) -> String {
-    let tag: String = keyform.split('_').nth(1).unwrap_or("component").chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').take(40).collect();
+    let tag: String = keyform
+        .split('_')
+        .nth(1)
+        .unwrap_or("component")
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .take(40)
+        .collect();
     if superseded {
         format!("Package_for_KB4489899_{tag}~31bf3856ad364e35~amd64~~17763.379.1.4")
     } else {
-        format!("{tag}-FoD-Package~31bf3856ad364e35~amd64~~10.0.17763.1")
+        format!("Microsoft-Windows-{tag}-FoD-Package~31bf3856ad364e35~amd64~~10.0.17763.1")
     }
 }
 
 /// The deployment that links a package to its components.
 fn deployment(package: &str) -> String {
-    let stem: String = package.split('~').next().unwrap_or(package).to_ascii_lowercase().chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
-    format!("amd64_{stem}-deployment_31bf3856ad364e35_10.0.17763.1_none_{:016x}", fnv(package))
+    let stem: String = package
+        .split('~')
+        .next()
+        .unwrap_or(package)
+        .to_ascii_lowercase()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .collect();
+    format!(
+        "amd64_{stem}-deployment_31bf3856ad364e35_10.0.17763.1_none_{:016x}",
+        fnv(package)
+    )
 }
 
 fn fnv(s: &str) -> u64 {
-    s.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3))
+    s.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    })
 }
 
 /// The `identity` value: the ".NET strong-name style" text of formats.md §5.2.
 pub fn identity_text(id: &Identity) -> String {
     let mut s = id.name.clone().unwrap_or_default();
-    let lang = id.language.as_deref().filter(|l| !l.is_empty()).unwrap_or("neutral");
-    s.push_str(&format!(", Culture={lang}, Version={}", id.version.as_deref().unwrap_or("")));
-    s.push_str(&format!(", PublicKeyToken={}", id.public_key_token.as_deref().unwrap_or("")));
-    s.push_str(&format!(", ProcessorArchitecture={}", id.processor_architecture.as_deref().unwrap_or("")));
+    let lang = id
+        .language
+        .as_deref()
+        .filter(|l| !l.is_empty())
+        .unwrap_or("neutral");
+    s.push_str(&format!(
+        ", Culture={lang}, Version={}",
+        id.version.as_deref().unwrap_or("")
+    ));
+    s.push_str(&format!(
+        ", PublicKeyToken={}",
+        id.public_key_token.as_deref().unwrap_or("")
+    ));
+    s.push_str(&format!(
+        ", ProcessorArchitecture={}",
+        id.processor_architecture.as_deref().unwrap_or("")
+    ));
     if let Some(v) = &id.version_scope {
         s.push_str(&format!(", versionScope={v}"));
     }
@@ -90,11 +130,26 @@ pub fn hives(components: &[Component], s256h: &[Vec<u8>]) -> (HiveWriter, HiveWr
     comps.create_key(&cpath);
     comps.create_key(&dpath);
     soft.create_key(&ppath);
-    soft.set_string("Microsoft\\Windows NT\\CurrentVersion", "CurrentBuild", "17763");
-    soft.set_string("Microsoft\\Windows NT\\CurrentVersion", "EditionID", "ServerStandard");
-    let mut packages: Vec<(String, u32)> = PACKAGES.iter().map(|p| (p.to_string(), INSTALLED)).collect();
+    soft.set_string(
+        "Microsoft\\Windows NT\\CurrentVersion",
+        "CurrentBuild",
+        "17763",
+    );
+    soft.set_string(
+        "Microsoft\\Windows NT\\CurrentVersion",
+        "EditionID",
+        "ServerStandard",
+    );
+    let mut packages: Vec<(String, u32)> = PACKAGES
+        .iter()
+        .map(|p| (p.to_string(), INSTALLED))
+        .collect();
     for (i, c) in components.iter().enumerate() {
-        let (package, state) = c.servicing.package.clone().unwrap_or_else(|| (PACKAGES[i % PACKAGES.len()].to_string(), INSTALLED));
+        let (package, state) = c
+            .servicing
+            .package
+            .clone()
+            .unwrap_or_else(|| (PACKAGES[i % PACKAGES.len()].to_string(), INSTALLED));
         if !packages.iter().any(|(p, _)| *p == package) {
             packages.push((package.clone(), state));
         }

@@ -175,6 +175,8 @@ fn sentence(s: &str) -> String {
 fn level(fail_on: &FailOn, kind: Kind) -> &'static str {
     if fail_on.fails(kind) {
         "error"
+    } else if kind.severity() == crate::findings::Severity::Info {
+        "note"
     } else {
         "warning"
     }

@@ -5,7 +5,9 @@
 //! module only finds and reads files, and turns every problem into one plain note: a missing
 //! or broken hive never stops the audit, it only makes it fall back to manifests alone.
 
-use sxs_servicing::{read_components, read_software, reader::MAX_HIVE_BYTES, HiveFiles, ServicingState};
+use sxs_servicing::{
+    read_components, read_software, reader::MAX_HIVE_BYTES, HiveFiles, ServicingState,
+};
 
 use super::{find, EntryKind, Image};
 
@@ -37,24 +39,45 @@ fn config_dir(image: &Image) -> Result<Vec<String>, String> {
     let mut dir = windows.clone();
     for name in ["System32", "config"] {
         let parts: Vec<&str> = dir.iter().map(String::as_str).collect();
-        let listing = image.source.list(&parts).map_err(|e| format!("cannot list {}: {e}", image.source.display_path(&parts)))?;
+        let listing = image
+            .source
+            .list(&parts)
+            .map_err(|e| format!("cannot list {}: {e}", image.source.display_path(&parts)))?;
         match find(&listing, name).filter(|e| e.kind == EntryKind::Dir) {
             Some(e) => dir.push(e.name.clone()),
-            None => return Err(format!("the image has no Windows/{} folder", if name == "config" { "System32/config" } else { "System32" })),
+            None => {
+                return Err(format!(
+                    "the image has no Windows/{} folder",
+                    if name == "config" {
+                        "System32/config"
+                    } else {
+                        "System32"
+                    }
+                ))
+            }
         }
     }
     Ok(dir)
 }
 
 /// Read one file of `config` (by case-insensitive name) when it exists.
-fn read_opt(image: &Image, dir: &[String], listing: &[super::DirEntry], name: &str) -> Result<Option<Vec<u8>>, String> {
-    let Some(e) = find(listing, name) else { return Ok(None) };
+fn read_opt(
+    image: &Image,
+    dir: &[String],
+    listing: &[super::DirEntry],
+    name: &str,
+) -> Result<Option<Vec<u8>>, String> {
+    let Some(e) = find(listing, name) else {
+        return Ok(None);
+    };
     if e.kind != EntryKind::File {
         return Err(format!("{} is not a regular file", shown(name)));
     }
     let mut parts: Vec<&str> = dir.iter().map(String::as_str).collect();
     parts.push(&e.name);
-    crate::audit::read_capped(image, &parts, MAX_HIVE_BYTES).map(|(b, _)| Some(b)).map_err(|e| format!("cannot read {}: {e}", shown(name)))
+    crate::audit::read_capped(image, &parts, MAX_HIVE_BYTES)
+        .map(|(b, _)| Some(b))
+        .map_err(|e| format!("cannot read {}: {e}", shown(name)))
 }
 
 /// A hive and its logs.
@@ -66,15 +89,30 @@ struct HiveBytes {
 
 impl HiveBytes {
     fn files(&self) -> HiveFiles<'_> {
-        HiveFiles { base: &self.base, log1: self.log1.as_deref(), log2: self.log2.as_deref() }
+        HiveFiles {
+            base: &self.base,
+            log1: self.log1.as_deref(),
+            log2: self.log2.as_deref(),
+        }
     }
 }
 
-fn read_hive(image: &Image, dir: &[String], listing: &[super::DirEntry], name: &str) -> Result<Option<HiveBytes>, String> {
-    let Some(base) = read_opt(image, dir, listing, name)? else { return Ok(None) };
+fn read_hive(
+    image: &Image,
+    dir: &[String],
+    listing: &[super::DirEntry],
+    name: &str,
+) -> Result<Option<HiveBytes>, String> {
+    let Some(base) = read_opt(image, dir, listing, name)? else {
+        return Ok(None);
+    };
     // A log that cannot be read is no worse than no log: the dirty flag still warns.
-    let log1 = read_opt(image, dir, listing, &format!("{name}.LOG1")).ok().flatten();
-    let log2 = read_opt(image, dir, listing, &format!("{name}.LOG2")).ok().flatten();
+    let log1 = read_opt(image, dir, listing, &format!("{name}.LOG1"))
+        .ok()
+        .flatten();
+    let log2 = read_opt(image, dir, listing, &format!("{name}.LOG2"))
+        .ok()
+        .flatten();
     Ok(Some(HiveBytes { base, log1, log2 }))
 }
 
@@ -82,21 +120,37 @@ fn warning_notes(hive: &str, warnings: &[String], notes: &mut Vec<String>) {
     if warnings.is_empty() {
         return;
     }
-    let shown: Vec<&str> = warnings.iter().take(MAX_WARNING_NOTES).map(String::as_str).collect();
+    let shown: Vec<&str> = warnings
+        .iter()
+        .take(MAX_WARNING_NOTES)
+        .map(String::as_str)
+        .collect();
     let more = warnings.len().saturating_sub(MAX_WARNING_NOTES);
-    let tail = if more > 0 { format!(" (and {more} more)") } else { String::new() };
+    let tail = if more > 0 {
+        format!(" (and {more} more)")
+    } else {
+        String::new()
+    };
     notes.push(format!("{hive} hive: {}{tail}", shown.join("; ")));
 }
 
 fn dirty_note(hive: &str, logs: bool) -> String {
-    let logs = if logs { format!("its {hive}.LOG1/.LOG2 changes are not replayed") } else { "no transaction logs were found".into() };
+    let logs = if logs {
+        format!("its {hive}.LOG1/.LOG2 changes are not replayed")
+    } else {
+        "no transaction logs were found".into()
+    };
     format!("the {hive} hive is dirty (its last write did not complete; {logs}): servicing state and results may lag the image's real state")
 }
 
 /// Whether `WinSxS\pending.xml` exists.
 fn pending_xml(image: &Image) -> bool {
     let ws = image.winsxs();
-    image.source.list(&ws).ok().is_some_and(|l| find(&l, "pending.xml").is_some_and(|e| e.kind == EntryKind::File))
+    image
+        .source
+        .list(&ws)
+        .ok()
+        .is_some_and(|l| find(&l, "pending.xml").is_some_and(|e| e.kind == EntryKind::File))
 }
 
 /// The note that heads every report of a mid-transaction image.
@@ -110,13 +164,18 @@ pub fn load(image: &Image) -> Loaded {
     if pending_xml(image) {
         out.pending.push("Windows/WinSxS/pending.xml exists".into());
     }
-    let unavailable = |why: String| format!("servicing state not available: {why}; missing payloads are judged from manifests alone");
+    let unavailable = |why: String| {
+        format!("servicing state not available: {why}; missing payloads are judged from manifests alone")
+    };
     match config_dir(image) {
         Err(why) => out.notes.push(unavailable(why)),
         Ok(dir) => {
             let parts: Vec<&str> = dir.iter().map(String::as_str).collect();
             match image.source.list(&parts) {
-                Err(e) => out.notes.push(unavailable(format!("cannot list {}: {e}", image.source.display_path(&parts)))),
+                Err(e) => out.notes.push(unavailable(format!(
+                    "cannot list {}: {e}",
+                    image.source.display_path(&parts)
+                ))),
                 Ok(listing) => load_hives(image, &dir, &listing, &mut out),
             }
         }
@@ -129,31 +188,49 @@ pub fn load(image: &Image) -> Loaded {
 }
 
 fn load_hives(image: &Image, dir: &[String], listing: &[super::DirEntry], out: &mut Loaded) {
-    let unavailable = |why: String| format!("servicing state not available: {why}; missing payloads are judged from manifests alone");
+    let unavailable = |why: String| {
+        format!("servicing state not available: {why}; missing payloads are judged from manifests alone")
+    };
     let components = match read_hive(image, dir, listing, "COMPONENTS") {
         Ok(Some(h)) => h,
-        Ok(None) => return out.notes.push(unavailable(format!("the image has no {} hive", shown("COMPONENTS")))),
+        Ok(None) => {
+            return out.notes.push(unavailable(format!(
+                "the image has no {} hive",
+                shown("COMPONENTS")
+            )))
+        }
         Err(e) => return out.notes.push(unavailable(e)),
     };
     let comps = match read_components(components.files()) {
         Ok(c) => c,
-        Err(e) => return out.notes.push(unavailable(format!("{}: {e}", shown("COMPONENTS")))),
+        Err(e) => {
+            return out
+                .notes
+                .push(unavailable(format!("{}: {e}", shown("COMPONENTS"))))
+        }
     };
     if comps.dirty {
-        out.notes.push(dirty_note("COMPONENTS", components.log1.is_some() || components.log2.is_some()));
+        out.notes.push(dirty_note(
+            "COMPONENTS",
+            components.log1.is_some() || components.log2.is_some(),
+        ));
     }
     warning_notes("COMPONENTS", &comps.warnings, &mut out.notes);
     let software = match read_hive(image, dir, listing, "SOFTWARE") {
         Ok(Some(h)) => match read_software(h.files()) {
             Ok(s) => {
                 if s.dirty {
-                    out.notes.push(dirty_note("SOFTWARE", h.log1.is_some() || h.log2.is_some()));
+                    out.notes
+                        .push(dirty_note("SOFTWARE", h.log1.is_some() || h.log2.is_some()));
                 }
                 warning_notes("SOFTWARE", &s.warnings, &mut out.notes);
                 Some(s)
             }
             Err(e) => {
-                out.notes.push(format!("package states not available: {}: {e}; owners are shown as NotRegistered", shown("SOFTWARE")));
+                out.notes.push(format!(
+                    "package states not available: {}: {e}; owners are shown as NotRegistered",
+                    shown("SOFTWARE")
+                ));
                 None
             }
         },
@@ -162,7 +239,9 @@ fn load_hives(image: &Image, dir: &[String], listing: &[super::DirEntry], out: &
             None
         }
         Err(e) => {
-            out.notes.push(format!("package states not available: {e}; owners are shown as NotRegistered"));
+            out.notes.push(format!(
+                "package states not available: {e}; owners are shown as NotRegistered"
+            ));
             None
         }
     };
@@ -170,14 +249,23 @@ fn load_hives(image: &Image, dir: &[String], listing: &[super::DirEntry], out: &
         let n = s.pending.len();
         if n > 0 {
             let first: Vec<&str> = s.pending.iter().take(3).map(String::as_str).collect();
-            out.pending.push(format!("{n} pending package or session entries in SOFTWARE, e.g. {}", first.join(", ")));
+            out.pending.push(format!(
+                "{n} pending package or session entries in SOFTWARE, e.g. {}",
+                first.join(", ")
+            ));
         }
         if s.reboot_pending {
-            out.pending.push("SOFTWARE says a reboot is pending (RebootPending)".into());
+            out.pending
+                .push("SOFTWARE says a reboot is pending (RebootPending)".into());
         }
         if s.unserviceable {
-            out.notes.push("SOFTWARE marks the image Unserviceable: Windows will refuse to service it".into());
+            out.notes.push(
+                "SOFTWARE marks the image Unserviceable: Windows will refuse to service it".into(),
+            );
         }
     }
-    out.state = Some(ServicingState { components: comps, software });
+    out.state = Some(ServicingState {
+        components: comps,
+        software,
+    });
 }

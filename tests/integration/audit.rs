@@ -67,13 +67,17 @@ fn hash_mismatch_reports_both_digests() {
 
 #[test]
 fn root_windows_and_winsxs_give_the_same_report() {
-    let img = TestImage::build(&Spec::demo(Scale::Tiny, 5));
+    // The WinSxS level cannot reach the hives, so no fault that only the servicing state explains.
+    let mut spec = Spec::demo(Scale::Tiny, 5);
+    spec.faults.retain(|f| !matches!(f, Fault::Superseded | Fault::PayloadRemoved));
+    let img = TestImage::build(&spec);
     let (c1, j1, _) = audit_json(img.root(), &[]);
     let (c2, j2, _) = audit_json(&img.root().join("Windows"), &[]);
     let (c3, j3, _) = audit_json(&img.winsxs(), &[]);
     assert_eq!((c1, c2), (c2, c3));
     assert_eq!(j1["findings"], j2["findings"]);
-    assert_eq!(j1["findings"], j3["findings"]);
+    // Same findings; without the hives the details do not name owning packages.
+    assert_eq!(triples(&j1), triples(&j3));
     assert_eq!(j1["image"]["layout"], "root");
     assert_eq!(j2["image"]["layout"], "windows");
     assert_eq!(j3["image"]["layout"], "winsxs");
