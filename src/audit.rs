@@ -19,12 +19,12 @@ use rayon::prelude::*;
 use crate::codec::{self, Codecs};
 use crate::error::Result;
 use crate::findings::{Finding, Kind, Totals};
+use crate::format::digest::Algorithm;
 use crate::format::digest::{self, Expected};
 use crate::format::manifest::{self, Manifest};
 use crate::format::{keyform, Container};
 use crate::hash::Hasher;
 use crate::progress::Progress;
-use crate::format::digest::Algorithm;
 use crate::store::{ContentId, DirEntry, EntryKind, FolderResolver, Image, Resolved};
 use sxs_servicing::{Expectation, ServicingState};
 
@@ -143,16 +143,39 @@ struct Planned {
     manifest_sha256: Option<Vec<u8>>,
 }
 
-fn finding(kind: Kind, component: &str, file: Option<&str>, path: String, detail: String) -> Finding {
-    Finding { kind, component: component.to_string(), file: file.map(str::to_string), path, algorithm: None, expected: None, actual: None, detail, waived: None }
+fn finding(
+    kind: Kind,
+    component: &str,
+    file: Option<&str>,
+    path: String,
+    detail: String,
+) -> Finding {
+    Finding {
+        kind,
+        component: component.to_string(),
+        file: file.map(str::to_string),
+        path,
+        algorithm: None,
+        expected: None,
+        actual: None,
+        detail,
+        waived: None,
+    }
 }
 
 /// Read a whole (small) file through the source, refusing more than `cap` bytes.
-pub fn read_capped(image: &Image, parts: &[&str], cap: usize) -> std::io::Result<(Vec<u8>, crate::store::ReadInfo)> {
+pub fn read_capped(
+    image: &Image,
+    parts: &[&str],
+    cap: usize,
+) -> std::io::Result<(Vec<u8>, crate::store::ReadInfo)> {
     let mut out = Vec::new();
     let info = image.source.read(parts, &mut |chunk| {
         if out.len() + chunk.len() > cap {
-            return Err(std::io::Error::other(format!("larger than the {} MiB limit", cap >> 20)));
+            return Err(std::io::Error::other(format!(
+                "larger than the {} MiB limit",
+                cap >> 20
+            )));
         }
         out.extend_from_slice(chunk);
         Ok(())
@@ -165,11 +188,19 @@ pub fn run(image: &Image, codecs: &Codecs, opts: &Options) -> Result<Audit> {
     let start = Instant::now();
     let ws = image.winsxs();
     let mut manifests_dir = ws.clone();
-    let listing = image.source.list(&ws).map_err(|e| crate::error::Error::io(image.source.display_path(&ws), e))?;
-    let manifests_name = crate::store::find(&listing, "Manifests").map(|e| e.name.clone()).unwrap_or_else(|| "Manifests".into());
+    let listing = image
+        .source
+        .list(&ws)
+        .map_err(|e| crate::error::Error::io(image.source.display_path(&ws), e))?;
+    let manifests_name = crate::store::find(&listing, "Manifests")
+        .map(|e| e.name.clone())
+        .unwrap_or_else(|| "Manifests".into());
     manifests_dir.push(&manifests_name);
     // Component folders, by lower-case name: one listing of WinSxS serves every manifest.
-    let folders: HashMap<String, DirEntry> = listing.into_iter().map(|e| (e.name.to_ascii_lowercase(), e)).collect();
+    let folders: HashMap<String, DirEntry> = listing
+        .into_iter()
+        .map(|e| (e.name.to_ascii_lowercase(), e))
+        .collect();
 
     let mut manifests: Vec<DirEntry> = image
         .source
@@ -182,7 +213,10 @@ pub fn run(image: &Image, codecs: &Codecs, opts: &Options) -> Result<Audit> {
     if manifests.is_empty() {
         return Err(crate::error::Error::NotAnImage {
             path: image.input.clone(),
-            reason: format!("{} holds no .manifest files: nothing to verify", image.source.display_path(&manifests_dir)),
+            reason: format!(
+                "{} holds no .manifest files: nothing to verify",
+                image.source.display_path(&manifests_dir)
+            ),
         });
     }
 
@@ -202,10 +236,15 @@ pub fn run(image: &Image, codecs: &Codecs, opts: &Options) -> Result<Audit> {
             p
         })
         .collect();
-    let mut hive_only = state.map(|s| manifests_missing(s, &manifests)).unwrap_or_default();
+    let mut hive_only = state
+        .map(|s| manifests_missing(s, &manifests))
+        .unwrap_or_default();
     hive_only.iter().for_each(observe);
 
-    let mut totals = Totals { manifests: manifests.len() as u64, ..Totals::default() };
+    let mut totals = Totals {
+        manifests: manifests.len() as u64,
+        ..Totals::default()
+    };
     let mut findings = Vec::new();
     let mut notes = Vec::new();
     let mut jobs = Vec::new();
@@ -213,12 +252,23 @@ pub fn run(image: &Image, codecs: &Codecs, opts: &Options) -> Result<Audit> {
     for (p, m) in planned.iter().zip(&manifests) {
         if let Some(inv) = inventory.as_mut() {
             let keyform = m.name[..m.name.len() - ".manifest".len()].to_string();
-            let rec = inv.components.entry(keyform.to_ascii_lowercase()).or_default();
+            let rec = inv
+                .components
+                .entry(keyform.to_ascii_lowercase())
+                .or_default();
             rec.keyform = keyform;
             rec.manifest_sha256 = p.manifest_sha256.clone();
             for f in p.findings.iter().filter(|f| f.file.is_some()) {
                 let name = f.file.clone().unwrap_or_default();
-                rec.files.insert(name.to_ascii_lowercase(), FileRecord { name, path: f.path.clone(), content: None, verdict: Some(f.kind) });
+                rec.files.insert(
+                    name.to_ascii_lowercase(),
+                    FileRecord {
+                        name,
+                        path: f.path.clone(),
+                        content: None,
+                        verdict: Some(f.kind),
+                    },
+                );
             }
         }
     }
@@ -243,7 +293,12 @@ pub fn run(image: &Image, codecs: &Codecs, opts: &Options) -> Result<Audit> {
             for unit in group {
                 let digests = read_unit(image, codecs, &jobs, unit);
                 hashed.fetch_add(digests.bytes, Ordering::Relaxed);
-                let sha256 = digests.values.as_ref().ok().and_then(|v| v.iter().find(|(a, _)| *a == Algorithm::Sha256)).map(|(_, d)| d.clone());
+                let sha256 = digests
+                    .values
+                    .as_ref()
+                    .ok()
+                    .and_then(|v| v.iter().find(|(a, _)| *a == Algorithm::Sha256))
+                    .map(|(_, d)| d.clone());
                 for &j in &unit.jobs {
                     let mut f = verdict(&jobs[j], &digests);
                     if let (Some(f), Some(s)) = (f.as_mut(), state) {
@@ -252,7 +307,11 @@ pub fn run(image: &Image, codecs: &Codecs, opts: &Options) -> Result<Audit> {
                     if let Some(f) = &f {
                         observe(f);
                     }
-                    progress.inc(jobs[j].size, done.fetch_add(1, Ordering::Relaxed) + 1, total_jobs);
+                    progress.inc(
+                        jobs[j].size,
+                        done.fetch_add(1, Ordering::Relaxed) + 1,
+                        total_jobs,
+                    );
                     out.push((j, f, sha256.clone()));
                 }
             }
@@ -263,10 +322,18 @@ pub fn run(image: &Image, codecs: &Codecs, opts: &Options) -> Result<Audit> {
     if let Some(inv) = inventory.as_mut() {
         for (j, f, sha256) in &results {
             let job = &jobs[*j];
-            let rec = inv.components.entry(job.component.to_ascii_lowercase()).or_default();
+            let rec = inv
+                .components
+                .entry(job.component.to_ascii_lowercase())
+                .or_default();
             rec.files.insert(
                 job.file.to_ascii_lowercase(),
-                FileRecord { name: job.file.clone(), path: job.path.clone(), content: sha256.clone(), verdict: f.as_ref().map(|f| f.kind) },
+                FileRecord {
+                    name: job.file.clone(),
+                    path: job.path.clone(),
+                    content: sha256.clone(),
+                    verdict: f.as_ref().map(|f| f.kind),
+                },
             );
         }
     }
@@ -329,24 +396,47 @@ fn with_owners(f: &mut Finding, state: &ServicingState) {
 }
 
 /// A payload that is not there: corruption, or absent by design, as the hive says.
-fn missing(state: Option<&ServicingState>, component: &str, file: &str, why: &str) -> (Kind, String) {
-    let Some(state) = state else { return (Kind::MissingPayload, why.to_string()) };
+fn missing(
+    state: Option<&ServicingState>,
+    component: &str,
+    file: &str,
+    why: &str,
+) -> (Kind, String) {
+    let Some(state) = state else {
+        return (Kind::MissingPayload, why.to_string());
+    };
     match state.expectation(component, file) {
-        Expectation::Expected { flags, .. } => {
-            (Kind::MissingPayload, format!("{why}, and the COMPONENTS hive says it is staged (f! flags {flags:#x}){}", owners_text(state, component)))
-        }
+        Expectation::Expected { flags, .. } => (
+            Kind::MissingPayload,
+            format!(
+                "{why}, and the COMPONENTS hive says it is staged (f! flags {flags:#x}){}",
+                owners_text(state, component)
+            ),
+        ),
         Expectation::AbsentByDesign { reason } => {
-            let owners = if reason.contains("package ") { String::new() } else { owners_text(state, component) };
-            (Kind::PayloadAbsentByDesign, format!("{why} by design: {reason}{owners}"))
+            let owners = if reason.contains("package ") {
+                String::new()
+            } else {
+                owners_text(state, component)
+            };
+            (
+                Kind::PayloadAbsentByDesign,
+                format!("{why} by design: {reason}{owners}"),
+            )
         }
-        Expectation::NotInHive => (Kind::MissingPayload, format!("{why}; the component is not in the COMPONENTS hive")),
+        Expectation::NotInHive => (
+            Kind::MissingPayload,
+            format!("{why}; the component is not in the COMPONENTS hive"),
+        ),
     }
 }
 
 /// Components of the COMPONENTS hive with no manifest file.
 fn manifests_missing(state: &ServicingState, manifests: &[DirEntry]) -> Vec<Finding> {
-    let present: std::collections::HashSet<String> =
-        manifests.iter().map(|m| sxs_servicing::fold_name(&m.name[..m.name.len() - ".manifest".len()])).collect();
+    let present: std::collections::HashSet<String> = manifests
+        .iter()
+        .map(|m| sxs_servicing::fold_name(&m.name[..m.name.len() - ".manifest".len()]))
+        .collect();
     state
         .components
         .components
@@ -359,32 +449,73 @@ fn manifests_missing(state: &ServicingState, manifests: &[DirEntry]) -> Vec<Find
         .collect()
 }
 
-fn plan(image: &Image, codecs: &Codecs, manifests_dir: &[&str], folders: &HashMap<String, DirEntry>, entry: &DirEntry, state: Option<&ServicingState>) -> Planned {
+fn plan(
+    image: &Image,
+    codecs: &Codecs,
+    manifests_dir: &[&str],
+    folders: &HashMap<String, DirEntry>,
+    entry: &DirEntry,
+    state: Option<&ServicingState>,
+) -> Planned {
     let mut out = plan_manifest(image, codecs, manifests_dir, folders, entry, state);
     if let Some(s) = state {
-        out.findings.iter_mut().filter(|f| !matches!(f.kind, Kind::MissingPayload | Kind::PayloadAbsentByDesign)).for_each(|f| with_owners(f, s));
+        out.findings
+            .iter_mut()
+            .filter(|f| !matches!(f.kind, Kind::MissingPayload | Kind::PayloadAbsentByDesign))
+            .for_each(|f| with_owners(f, s));
     }
     out
 }
 
-fn plan_manifest(image: &Image, codecs: &Codecs, manifests_dir: &[&str], folders: &HashMap<String, DirEntry>, entry: &DirEntry, state: Option<&ServicingState>) -> Planned {
+fn plan_manifest(
+    image: &Image,
+    codecs: &Codecs,
+    manifests_dir: &[&str],
+    folders: &HashMap<String, DirEntry>,
+    entry: &DirEntry,
+    state: Option<&ServicingState>,
+) -> Planned {
     let mut out = Planned::default();
     let name = &entry.name;
     let component = name[..name.len() - ".manifest".len()].to_string();
     let mpath = store_path(&["Manifests", name.as_str()]);
-    let hive_entry = state.and_then(|s| s.components.components.get(&sxs_servicing::fold_name(&component)));
+    let hive_entry = state.and_then(|s| {
+        s.components
+            .components
+            .get(&sxs_servicing::fold_name(&component))
+    });
     if state.is_some() && hive_entry.is_none() {
         out.findings.push(finding(Kind::OrphanManifest, &component, None, mpath.clone(), "the COMPONENTS hive has no DerivedData\\Components key for this manifest: Windows does not know the component".into()));
     }
-    let corrupt = |out: &mut Planned, detail: String| out.findings.push(finding(Kind::ManifestCorrupt, &component, None, mpath.clone(), detail));
+    let corrupt = |out: &mut Planned, detail: String| {
+        out.findings.push(finding(
+            Kind::ManifestCorrupt,
+            &component,
+            None,
+            mpath.clone(),
+            detail,
+        ))
+    };
     match entry.kind {
         EntryKind::File => {}
         EntryKind::Symlink => {
-            out.findings.push(finding(Kind::Unreadable, &component, None, mpath, "the manifest is a symbolic link, which is never followed".into()));
+            out.findings.push(finding(
+                Kind::Unreadable,
+                &component,
+                None,
+                mpath,
+                "the manifest is a symbolic link, which is never followed".into(),
+            ));
             return out;
         }
         _ => {
-            out.findings.push(finding(Kind::Unreadable, &component, None, mpath, "the manifest is not a regular file".into()));
+            out.findings.push(finding(
+                Kind::Unreadable,
+                &component,
+                None,
+                mpath,
+                "the manifest is not a regular file".into(),
+            ));
             return out;
         }
     }
@@ -398,7 +529,13 @@ fn plan_manifest(image: &Image, codecs: &Codecs, manifests_dir: &[&str], folders
             b
         }
         Err(e) => {
-            out.findings.push(finding(Kind::Unreadable, &component, None, mpath, format!("cannot read the manifest: {e}")));
+            out.findings.push(finding(
+                Kind::Unreadable,
+                &component,
+                None,
+                mpath,
+                format!("cannot read the manifest: {e}"),
+            ));
             return out;
         }
     };
@@ -407,7 +544,8 @@ fn plan_manifest(image: &Image, codecs: &Codecs, manifests_dir: &[&str], folders
     let xml = match codecs.manifest(container, &bytes) {
         codec::Decoded::Bytes(b) => b,
         codec::Decoded::Unverifiable(why) => {
-            out.findings.push(finding(Kind::Unverifiable, &component, None, mpath, why));
+            out.findings
+                .push(finding(Kind::Unverifiable, &component, None, mpath, why));
             return out;
         }
         codec::Decoded::Corrupt(why) => {
@@ -419,19 +557,30 @@ fn plan_manifest(image: &Image, codecs: &Codecs, manifests_dir: &[&str], folders
     let m: Manifest = match manifest::parse(&xml) {
         Ok(m) => m,
         Err(e) => {
-            let how = if out.compressed { "the decoded manifest " } else { "the manifest " };
+            let how = if out.compressed {
+                "the decoded manifest "
+            } else {
+                "the manifest "
+            };
             corrupt(&mut out, format!("{how}{e}"));
             return out;
         }
     };
-    if let (Some(recorded), Some(actual)) = (hive_entry.and_then(|c| c.s256h), out.manifest_sha256.as_ref()) {
+    if let (Some(recorded), Some(actual)) = (
+        hive_entry.and_then(|c| c.s256h),
+        out.manifest_sha256.as_ref(),
+    ) {
         if recorded.as_slice() != actual.as_slice() {
             let mut f = finding(
                 Kind::ManifestHashMismatch,
                 &component,
                 None,
                 mpath.clone(),
-                format!("the decoded manifest's SHA-256 is {}, the COMPONENTS hive's S256H is {}", digest::to_hex(actual), digest::to_hex(&recorded)),
+                format!(
+                    "the decoded manifest's SHA-256 is {}, the COMPONENTS hive's S256H is {}",
+                    digest::to_hex(actual),
+                    digest::to_hex(&recorded)
+                ),
             );
             f.algorithm = Some(Algorithm::Sha256);
             f.expected = Some(recorded.to_vec());
@@ -441,7 +590,13 @@ fn plan_manifest(image: &Image, codecs: &Codecs, manifests_dir: &[&str], folders
     }
     let computed = keyform::keyform(&m.identity);
     if !computed.eq_ignore_ascii_case(&component) {
-        out.findings.push(finding(Kind::KeyformMismatch, &component, None, mpath.clone(), format!("its identity gives the keyform {computed}")));
+        out.findings.push(finding(
+            Kind::KeyformMismatch,
+            &component,
+            None,
+            mpath.clone(),
+            format!("its identity gives the keyform {computed}"),
+        ));
     }
     if m.files.is_empty() {
         return out;
@@ -454,7 +609,9 @@ fn plan_manifest(image: &Image, codecs: &Codecs, manifests_dir: &[&str], folders
         base.push(f.name.as_str());
         FolderResolver::new(&*image.source, base)
     });
-    let folder_name = folder.map(|f| f.name.clone()).unwrap_or_else(|| component.clone());
+    let folder_name = folder
+        .map(|f| f.name.clone())
+        .unwrap_or_else(|| component.clone());
     for file in &m.files {
         out.files += 1;
         let fname = file.name.as_str();
@@ -470,11 +627,17 @@ fn plan_manifest(image: &Image, codecs: &Codecs, manifests_dir: &[&str], folders
         let fpath = store_path(&shown);
         let Some(resolver) = resolver.as_mut() else {
             let why = match folder {
-                Some(f) if f.kind == EntryKind::Symlink => "the component folder is a symbolic link, which is never followed",
+                Some(f) if f.kind == EntryKind::Symlink => {
+                    "the component folder is a symbolic link, which is never followed"
+                }
                 Some(_) => "the component folder is not a folder",
                 None => "the component folder is absent",
             };
-            let (kind, why) = if folder.is_some() { (Kind::Unreadable, why.to_string()) } else { missing(state, &component, fname, why) };
+            let (kind, why) = if folder.is_some() {
+                (Kind::Unreadable, why.to_string())
+            } else {
+                missing(state, &component, fname, why)
+            };
             let mut f = finding(kind, &component, Some(fname), fpath, why);
             if let Ok(e) = digest::resolve(file.hash.as_ref(), file.legacy_hash.is_some()) {
                 f.algorithm = Some(e.algorithm);
@@ -496,7 +659,8 @@ fn plan_manifest(image: &Image, codecs: &Codecs, manifests_dir: &[&str], folders
                 continue;
             }
             Resolved::Error(e) => {
-                out.findings.push(finding(Kind::Unreadable, &component, Some(fname), fpath, e));
+                out.findings
+                    .push(finding(Kind::Unreadable, &component, Some(fname), fpath, e));
                 continue;
             }
         };
@@ -506,28 +670,59 @@ fn plan_manifest(image: &Image, codecs: &Codecs, manifests_dir: &[&str], folders
         match found.kind {
             EntryKind::File => {}
             EntryKind::Symlink => {
-                out.findings.push(finding(Kind::Unreadable, &component, Some(fname), fpath, "the payload is a symbolic link, which is never followed".into()));
+                out.findings.push(finding(
+                    Kind::Unreadable,
+                    &component,
+                    Some(fname),
+                    fpath,
+                    "the payload is a symbolic link, which is never followed".into(),
+                ));
                 continue;
             }
             EntryKind::Dir => {
-                out.findings.push(finding(Kind::Unreadable, &component, Some(fname), fpath, "the payload is a folder, not a file".into()));
+                out.findings.push(finding(
+                    Kind::Unreadable,
+                    &component,
+                    Some(fname),
+                    fpath,
+                    "the payload is a folder, not a file".into(),
+                ));
                 continue;
             }
             EntryKind::Other => {
-                out.findings.push(finding(Kind::Unreadable, &component, Some(fname), fpath, "the payload is not a regular file".into()));
+                out.findings.push(finding(
+                    Kind::Unreadable,
+                    &component,
+                    Some(fname),
+                    fpath,
+                    "the payload is not a regular file".into(),
+                ));
                 continue;
             }
         }
         let expected = match digest::resolve(file.hash.as_ref(), file.legacy_hash.is_some()) {
             Ok(e) => e,
             Err(why) => {
-                out.findings.push(finding(Kind::Unverifiable, &component, Some(fname), fpath, why));
+                out.findings.push(finding(
+                    Kind::Unverifiable,
+                    &component,
+                    Some(fname),
+                    fpath,
+                    why,
+                ));
                 continue;
             }
         };
         let mut parts: Vec<String> = ws.iter().map(|s| s.to_string()).collect();
         parts.extend(real);
-        out.jobs.push(Job { component: component.clone(), file: fname.to_string(), parts, path: fpath, size: found.size, expected });
+        out.jobs.push(Job {
+            component: component.clone(),
+            file: fname.to_string(),
+            parts,
+            path: fpath,
+            size: found.size,
+            expected,
+        });
     }
     out
 }
@@ -563,13 +758,23 @@ fn content_groups(image: &Image, jobs: &[Job], inventory: bool) -> Vec<Vec<Unit>
         if inventory && job.expected.algorithm != Algorithm::Sha256 {
             algorithms.push(Algorithm::Sha256);
         }
-        units.push((cid, Unit { jobs: vec![j], algorithms }, job.size));
+        units.push((
+            cid,
+            Unit {
+                jobs: vec![j],
+                algorithms,
+            },
+            job.size,
+        ));
     }
     let mut groups: HashMap<u64, Vec<(u64, Unit, u64)>> = HashMap::new();
     let mut singles: Vec<(u64, Vec<Unit>)> = Vec::new();
     for (cid, unit, size) in units {
         match cid {
-            Some(c) => groups.entry(c.group).or_default().push((c.offset, unit, size)),
+            Some(c) => groups
+                .entry(c.group)
+                .or_default()
+                .push((c.offset, unit, size)),
             None => singles.push((size, vec![unit])),
         }
     }
@@ -578,7 +783,10 @@ fn content_groups(image: &Image, jobs: &[Job], inventory: bool) -> Vec<Vec<Unit>
         let size = members.iter().map(|m| m.2).sum();
         singles.push((size, members.into_iter().map(|m| m.1).collect()));
     }
-    singles.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1[0].jobs[0].cmp(&b.1[0].jobs[0])));
+    singles.sort_by(|a, b| {
+        b.0.cmp(&a.0)
+            .then_with(|| a.1[0].jobs[0].cmp(&b.1[0].jobs[0]))
+    });
     singles.into_iter().map(|g| g.1).collect()
 }
 
@@ -598,13 +806,22 @@ pub struct Digests {
 /// Read one unit's content once, decode a compressed container, and hash it with every
 /// algorithm its jobs need.
 fn read_unit(image: &Image, codecs: &Codecs, jobs: &[Job], unit: &Unit) -> Digests {
-    let parts: Vec<&str> = jobs[unit.jobs[0]].parts.iter().map(String::as_str).collect();
+    let parts: Vec<&str> = jobs[unit.jobs[0]]
+        .parts
+        .iter()
+        .map(String::as_str)
+        .collect();
     digest_path(image, codecs, &parts, &unit.algorithms)
 }
 
 /// Read one file of an image (path components from the source root), decode a compressed
 /// container (DCN, DCS), and hash the content with each of `algorithms`.
-pub fn digest_path(image: &Image, codecs: &Codecs, parts: &[&str], algorithms: &[Algorithm]) -> Digests {
+pub fn digest_path(
+    image: &Image,
+    codecs: &Codecs,
+    parts: &[&str],
+    algorithms: &[Algorithm],
+) -> Digests {
     let mut hashers: Vec<Hasher> = algorithms.iter().map(|&a| Hasher::new(a)).collect();
     let mut compressed: Option<(Container, Vec<u8>)> = None;
     let mut bytes = 0u64;
@@ -619,7 +836,9 @@ pub fn digest_path(image: &Image, codecs: &Codecs, parts: &[&str], algorithms: &
         }
         if let Some((_, buf)) = compressed.as_mut() {
             if buf.len() + chunk.len() > codec::MAX_COMPRESSED_PAYLOAD {
-                return Err(std::io::Error::other("compressed payload larger than the limit"));
+                return Err(std::io::Error::other(
+                    "compressed payload larger than the limit",
+                ));
             }
             buf.extend_from_slice(chunk);
         } else {
@@ -630,7 +849,13 @@ pub fn digest_path(image: &Image, codecs: &Codecs, parts: &[&str], algorithms: &
     });
     let info = match read {
         Ok(info) => info,
-        Err(e) => return Digests { values: Err((Kind::Unreadable, format!("cannot read the payload: {e}"))), container_ok: None, bytes },
+        Err(e) => {
+            return Digests {
+                values: Err((Kind::Unreadable, format!("cannot read the payload: {e}"))),
+                container_ok: None,
+                bytes,
+            }
+        }
     };
     if let Some((c, buf)) = compressed {
         match codecs.payload(c, &buf) {
@@ -638,13 +863,33 @@ pub fn digest_path(image: &Image, codecs: &Codecs, parts: &[&str], algorithms: &
                 hashers.iter_mut().for_each(|h| h.update(&plain));
                 bytes += plain.len() as u64;
             }
-            codec::Decoded::Unverifiable(why) => return Digests { values: Err((Kind::Unverifiable, why)), container_ok: info.container_ok, bytes },
+            codec::Decoded::Unverifiable(why) => {
+                return Digests {
+                    values: Err((Kind::Unverifiable, why)),
+                    container_ok: info.container_ok,
+                    bytes,
+                }
+            }
             // A payload that does not decode cannot have the promised content.
-            codec::Decoded::Corrupt(why) => return Digests { values: Err((Kind::HashMismatch, why)), container_ok: info.container_ok, bytes },
+            codec::Decoded::Corrupt(why) => {
+                return Digests {
+                    values: Err((Kind::HashMismatch, why)),
+                    container_ok: info.container_ok,
+                    bytes,
+                }
+            }
         }
     }
-    let values = algorithms.iter().copied().zip(hashers.into_iter().map(Hasher::finish)).collect();
-    Digests { values: Ok(values), container_ok: info.container_ok, bytes }
+    let values = algorithms
+        .iter()
+        .copied()
+        .zip(hashers.into_iter().map(Hasher::finish))
+        .collect();
+    Digests {
+        values: Ok(values),
+        container_ok: info.container_ok,
+        bytes,
+    }
 }
 
 /// The finding for one job given its content's digests, if any.
@@ -669,13 +914,22 @@ fn verdict(job: &Job, d: &Digests) -> Option<Finding> {
         Ok(v) => v,
         Err((kind, why)) => return Some(mk(*kind, why.clone())),
     };
-    let actual = values.iter().find(|(a, _)| *a == algorithm).map(|(_, v)| v.clone()).unwrap_or_default();
+    let actual = values
+        .iter()
+        .find(|(a, _)| *a == algorithm)
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
     if actual == job.expected.value {
         return None;
     }
     let mut f = mk(
         Kind::HashMismatch,
-        format!("{} digest differs: found {}, expected {}", algorithm.name(), digest::to_base64(&actual), digest::to_base64(&job.expected.value)),
+        format!(
+            "{} digest differs: found {}, expected {}",
+            algorithm.name(),
+            digest::to_base64(&actual),
+            digest::to_base64(&job.expected.value)
+        ),
     );
     f.actual = Some(actual);
     Some(f)

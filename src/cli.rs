@@ -164,13 +164,24 @@ struct Config {
 
 impl Config {
     fn new(run: &RunArgs) -> anyhow::Result<Config> {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(run.threads).build().context("cannot start the worker threads")?;
-        Ok(Config { outputs: run.out.resolve()?, pool })
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(run.threads)
+            .build()
+            .context("cannot start the worker threads")?;
+        Ok(Config {
+            outputs: run.out.resolve()?,
+            pool,
+        })
     }
 
     fn audit(&self, image: &Image, base: Option<&Path>) -> anyhow::Result<Audit> {
         let (codecs, notes) = codecs_for(image, base)?;
-        let opts = audit::Options { progress: self.outputs.progress(), on_finding: self.outputs.observer(), notes, inventory: self.outputs.wants_inventory() };
+        let opts = audit::Options {
+            progress: self.outputs.progress(),
+            on_finding: self.outputs.observer(),
+            notes,
+            inventory: self.outputs.wants_inventory(),
+        };
         Ok(self.pool.install(|| audit::run(image, &codecs, &opts))?)
     }
 }
@@ -181,12 +192,17 @@ fn codecs_for(image: &Image, base: Option<&Path>) -> anyhow::Result<(Codecs, Vec
     let base = match base {
         Some(path) => {
             let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-            Some(crate::store::base::from_file_bytes(bytes, path.display().to_string()).map_err(|e| Error::Usage(format!("--base {}: {e}", path.display())))?)
+            Some(
+                crate::store::base::from_file_bytes(bytes, path.display().to_string())
+                    .map_err(|e| Error::Usage(format!("--base {}: {e}", path.display())))?,
+            )
         }
         None => match crate::store::base::find(image) {
             Ok(b) => b,
             Err(e) => {
-                notes.push(format!("the servicing stack's base manifest could not be read: {e}"));
+                notes.push(format!(
+                    "the servicing stack's base manifest could not be read: {e}"
+                ));
                 None
             }
         },
@@ -203,11 +219,20 @@ fn run_expand(args: &ExpandArgs) -> anyhow::Result<u8> {
     let base = match (&args.base, &args.image) {
         (Some(p), _) => {
             let bytes = std::fs::read(p).map_err(|e| Error::io(p, e))?;
-            Some(crate::store::base::from_file_bytes(bytes, p.display().to_string()).map_err(|e| Error::Usage(format!("--base {}: {e}", p.display())))?)
+            Some(
+                crate::store::base::from_file_bytes(bytes, p.display().to_string())
+                    .map_err(|e| Error::Usage(format!("--base {}: {e}", p.display())))?,
+            )
         }
         (None, Some(root)) => {
             let image = Image::open(root, None)?;
-            Some(crate::store::base::find(&image).map_err(anyhow::Error::msg)?.with_context(|| format!("{} has no servicing-stack wcp.dll", root.display()))?)
+            Some(
+                crate::store::base::find(&image)
+                    .map_err(anyhow::Error::msg)?
+                    .with_context(|| {
+                        format!("{} has no servicing-stack wcp.dll", root.display())
+                    })?,
+            )
         }
         (None, None) => None,
     };
@@ -243,7 +268,11 @@ fn run_expand(args: &ExpandArgs) -> anyhow::Result<u8> {
             None => io::Write::write_all(&mut io::stdout().lock(), &plain)?,
         }
     }
-    Ok(if failed { exit::UNVERIFIABLE } else { exit::CLEAN })
+    Ok(if failed {
+        exit::UNVERIFIABLE
+    } else {
+        exit::CLEAN
+    })
 }
 
 fn same_file(a: &Path, b: &Path) -> bool {
@@ -264,7 +293,11 @@ fn run_audit(args: &AuditArgs) -> anyhow::Result<u8> {
     let sources = open_sources(&image, &args.source)?;
     let mut a = config.audit(&image, args.base.as_deref())?;
     if !sources.is_empty() {
-        a.repairs = Some(config.pool.install(|| crate::repair::check(&a.findings, &sources)));
+        a.repairs = Some(
+            config
+                .pool
+                .install(|| crate::repair::check(&a.findings, &sources)),
+        );
     }
     let mut code = config.outputs.finish(&mut a)?;
     if let Some(r) = &a.repairs {
@@ -285,10 +318,14 @@ fn run_audit(args: &AuditArgs) -> anyhow::Result<u8> {
 fn identity_of(image: &Image) -> String {
     let s = image.input.display().to_string();
     let (file, index) = match s.rsplit_once(':') {
-        Some((f, n)) if n.parse::<u32>().is_ok() && Path::new(f).is_file() => (f.to_string(), format!(":{n}")),
+        Some((f, n)) if n.parse::<u32>().is_ok() && Path::new(f).is_file() => {
+            (f.to_string(), format!(":{n}"))
+        }
         _ => (s.clone(), String::new()),
     };
-    let mut canon = Path::new(&file).canonicalize().unwrap_or_else(|_| PathBuf::from(&file));
+    let mut canon = Path::new(&file)
+        .canonicalize()
+        .unwrap_or_else(|_| PathBuf::from(&file));
     // Name the image by its root, whatever level was given.
     let ups = match image.layout {
         crate::store::Layout::Root => 0,
@@ -311,21 +348,37 @@ fn open_sources(audited: &Image, paths: &[PathBuf]) -> anyhow::Result<Vec<crate:
     for p in paths {
         let image = Image::open(p, None).with_context(|| format!("--source {}", p.display()))?;
         if identity_of(&image) == me {
-            return Err(Error::Usage(format!("--source {} is the audited image itself: a repair source must be another image", p.display())).into());
+            return Err(Error::Usage(format!(
+                "--source {} is the audited image itself: a repair source must be another image",
+                p.display()
+            ))
+            .into());
         }
         let (codecs, _) = codecs_for(&image, None)?;
-        out.push(crate::repair::Source { label: p.display().to_string(), image, codecs });
+        out.push(crate::repair::Source {
+            label: p.display().to_string(),
+            image,
+            codecs,
+        });
     }
     Ok(out)
 }
 
 fn run_compare(args: &CompareArgs) -> anyhow::Result<u8> {
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(args.threads).build().context("cannot start the worker threads")?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(args.threads)
+        .build()
+        .context("cannot start the worker threads")?;
     let a = Image::open(&args.a, None)?;
     let b = Image::open(&args.b, None)?;
     let run = |image: &Image| -> anyhow::Result<Audit> {
         let (codecs, notes) = codecs_for(image, None)?;
-        let opts = audit::Options { progress: false, on_finding: None, notes, inventory: true };
+        let opts = audit::Options {
+            progress: false,
+            on_finding: None,
+            notes,
+            inventory: true,
+        };
         Ok(audit::run(image, &codecs, &opts)?)
     };
     let (ra, rb) = pool.install(|| rayon::join(|| run(&a), || run(&b)));
@@ -336,7 +389,11 @@ fn run_compare(args: &CompareArgs) -> anyhow::Result<u8> {
     } else {
         c.write_text(&mut buf)?;
     }
-    match args.output.as_ref().filter(|o| o.as_path() != Path::new("-")) {
+    match args
+        .output
+        .as_ref()
+        .filter(|o| o.as_path() != Path::new("-"))
+    {
         Some(o) => std::fs::write(o, &buf).map_err(|e| Error::io(o, e))?,
         None => io::Write::write_all(&mut io::stdout().lock(), &buf)?,
     }
@@ -349,17 +406,30 @@ fn run_demo(args: &DemoArgs) -> anyhow::Result<u8> {
     let dir = match &args.dir {
         Some(d) => {
             if d.exists() && d.read_dir().map(|mut r| r.next().is_some()).unwrap_or(true) {
-                bail!("{} is not empty: give a new or empty folder for the demo image", d.display());
+                bail!(
+                    "{} is not empty: give a new or empty folder for the demo image",
+                    d.display()
+                );
             }
             d.clone()
         }
         None => {
-            temp = tempfile::Builder::new().prefix("sxsaudit-demo-").tempdir().context("cannot create a temporary folder")?;
+            temp = tempfile::Builder::new()
+                .prefix("sxsaudit-demo-")
+                .tempdir()
+                .context("cannot create a temporary folder")?;
             temp.path().to_path_buf()
         }
     };
-    let spec = if args.clean { Spec::clean(args.scale, args.seed) } else { Spec::demo(args.scale, args.seed) };
-    let built = config.pool.install(|| demo::build(&dir, &spec)).with_context(|| format!("cannot build the demo image in {}", dir.display()))?;
+    let spec = if args.clean {
+        Spec::clean(args.scale, args.seed)
+    } else {
+        Spec::demo(args.scale, args.seed)
+    };
+    let built = config
+        .pool
+        .install(|| demo::build(&dir, &spec))
+        .with_context(|| format!("cannot build the demo image in {}", dir.display()))?;
     if !config.outputs.quiet() {
         eprintln!(
             "demo: built {} components, {} payload bytes, {} planted faults in {}",
@@ -375,13 +445,25 @@ fn run_demo(args: &DemoArgs) -> anyhow::Result<u8> {
     let image = Image::open_dir(&dir)?;
     let mut a = config.audit(&image, None)?;
     config.outputs.finish(&mut a)?;
-    let mut found: Vec<demo::Planted> = a.findings.iter().map(|f| demo::Planted { kind: f.kind, component: f.component.clone(), file: f.file.clone() }).collect();
+    let mut found: Vec<demo::Planted> = a
+        .findings
+        .iter()
+        .map(|f| demo::Planted {
+            kind: f.kind,
+            component: f.component.clone(),
+            file: f.file.clone(),
+        })
+        .collect();
     found.sort();
     if found != built.planted {
         bail!("the audit's findings differ from the planted faults:\n  planted: {:?}\n  found:   {:?}", built.planted, found);
     }
     if !config.outputs.quiet() {
-        eprintln!("demo: the audit found exactly the {} planted faults (its own exit status would be {})", built.planted.len(), a.exit_code());
+        eprintln!(
+            "demo: the audit found exactly the {} planted faults (its own exit status would be {})",
+            built.planted.len(),
+            a.exit_code()
+        );
     }
     Ok(exit::CLEAN)
 }
@@ -392,7 +474,11 @@ pub fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { exit::USAGE } else { exit::CLEAN });
+            return ExitCode::from(if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::CLEAN
+            });
         }
     };
     let result = match &cli.command {
@@ -405,11 +491,17 @@ pub fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
-            if err.chain().any(|e| e.downcast_ref::<io::Error>().is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)) {
+            if err.chain().any(|e| {
+                e.downcast_ref::<io::Error>()
+                    .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+            }) {
                 return ExitCode::from(exit::CLEAN);
             }
             eprintln!("sxsaudit: {err:#}");
-            let code = err.downcast_ref::<Error>().map(Error::exit_code).unwrap_or(exit::INTERNAL);
+            let code = err
+                .downcast_ref::<Error>()
+                .map(Error::exit_code)
+                .unwrap_or(exit::INTERNAL);
             ExitCode::from(code)
         }
     }

@@ -39,14 +39,18 @@ pub struct Codecs {
 }
 
 fn limits() -> sxs_pa30::Limits {
-    sxs_pa30::Limits { max_target_size: MAX_DECODED }
+    sxs_pa30::Limits {
+        max_target_size: MAX_DECODED,
+    }
 }
 
 /// Decode a bare PA30 delta; unsupported forms are unverifiable, anything else is damage.
 fn pa30(what: &str, delta: &[u8], source: &[u8]) -> Decoded {
     match sxs_pa30::decode(delta, source, &limits()) {
         Ok(out) => Decoded::Bytes(out),
-        Err(sxs_pa30::Error::Unsupported(s)) => Decoded::Unverifiable(format!("{what}: unsupported PA30 delta ({s})")),
+        Err(sxs_pa30::Error::Unsupported(s)) => {
+            Decoded::Unverifiable(format!("{what}: unsupported PA30 delta ({s})"))
+        }
         Err(e) => Decoded::Corrupt(format!("{what} does not decode: {e}")),
     }
 }

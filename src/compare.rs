@@ -87,7 +87,9 @@ pub struct Comparison {
 
 fn inv(a: &Audit) -> &Inventory {
     static EMPTY: std::sync::OnceLock<Inventory> = std::sync::OnceLock::new();
-    a.inventory.as_ref().unwrap_or_else(|| EMPTY.get_or_init(Inventory::default))
+    a.inventory
+        .as_ref()
+        .unwrap_or_else(|| EMPTY.get_or_init(Inventory::default))
 }
 
 /// Compare two audits made with `inventory: true`.
@@ -104,7 +106,14 @@ pub fn compare(a: &Audit, b: &Audit) -> Comparison {
         payloads: Vec::new(),
     };
     let readable = |f: &crate::audit::FileRecord| f.content.clone();
-    let matches = |f: &crate::audit::FileRecord| f.content.as_ref().map(|_| !matches!(f.verdict, Some(Kind::HashMismatch) | Some(Kind::WimBlobCorrupt)));
+    let matches = |f: &crate::audit::FileRecord| {
+        f.content.as_ref().map(|_| {
+            !matches!(
+                f.verdict,
+                Some(Kind::HashMismatch) | Some(Kind::WimBlobCorrupt)
+            )
+        })
+    };
     for (key, ca) in &ia.components {
         let Some(cb) = ib.components.get(key) else {
             c.components_only_in_a.push(ca.keyform.clone());
@@ -114,7 +123,8 @@ pub fn compare(a: &Audit, b: &Audit) -> Comparison {
         if ca.manifest_sha256 != cb.manifest_sha256 {
             c.manifests_differ.push(ca.keyform.clone());
         }
-        let names: std::collections::BTreeSet<&String> = ca.files.keys().chain(cb.files.keys()).collect();
+        let names: std::collections::BTreeSet<&String> =
+            ca.files.keys().chain(cb.files.keys()).collect();
         for name in names {
             let (fa, fb) = (ca.files.get(name), cb.files.get(name));
             let (da, db) = (fa.and_then(readable), fb.and_then(readable));
@@ -152,7 +162,8 @@ pub fn compare(a: &Audit, b: &Audit) -> Comparison {
     c.summary.components_only_in_a = c.components_only_in_a.len() as u64;
     c.summary.components_only_in_b = c.components_only_in_b.len() as u64;
     c.summary.manifests_differ = c.manifests_differ.len() as u64;
-    c.payloads.sort_by(|x, y| (&x.component, &x.file).cmp(&(&y.component, &y.file)));
+    c.payloads
+        .sort_by(|x, y| (&x.component, &x.file).cmp(&(&y.component, &y.file)));
     c
 }
 
@@ -175,7 +186,13 @@ impl Comparison {
             Some(false) => "does NOT match its manifest",
             None => "absent",
         };
-        writeln!(out, "sxsaudit {}: comparing\n  A: {}\n  B: {}\n", env!("CARGO_PKG_VERSION"), self.a, self.b)?;
+        writeln!(
+            out,
+            "sxsaudit {}: comparing\n  A: {}\n  B: {}\n",
+            env!("CARGO_PKG_VERSION"),
+            self.a,
+            self.b
+        )?;
         for k in &self.components_only_in_a {
             writeln!(out, "only in A\t{k}")?;
         }
@@ -187,14 +204,52 @@ impl Comparison {
         }
         for p in &self.payloads {
             match p.status {
-                Status::Different => writeln!(out, "payload differs\t{}\\{}\tA {}, B {}", p.component, p.file, yn(p.a_matches_manifest), yn(p.b_matches_manifest))?,
-                Status::OnlyInA => writeln!(out, "payload only in A\t{}\\{}\tA {}", p.component, p.file, yn(p.a_matches_manifest))?,
-                Status::OnlyInB => writeln!(out, "payload only in B\t{}\\{}\tB {}", p.component, p.file, yn(p.b_matches_manifest))?,
+                Status::Different => writeln!(
+                    out,
+                    "payload differs\t{}\\{}\tA {}, B {}",
+                    p.component,
+                    p.file,
+                    yn(p.a_matches_manifest),
+                    yn(p.b_matches_manifest)
+                )?,
+                Status::OnlyInA => writeln!(
+                    out,
+                    "payload only in A\t{}\\{}\tA {}",
+                    p.component,
+                    p.file,
+                    yn(p.a_matches_manifest)
+                )?,
+                Status::OnlyInB => writeln!(
+                    out,
+                    "payload only in B\t{}\\{}\tB {}",
+                    p.component,
+                    p.file,
+                    yn(p.b_matches_manifest)
+                )?,
             }
         }
         let s = &self.summary;
-        writeln!(out, "\nComponents:\t{} in both, {} only in A, {} only in B, {} with different manifests", s.components_in_both, s.components_only_in_a, s.components_only_in_b, s.manifests_differ)?;
-        writeln!(out, "Payloads:\t{} equal, {} different, {} only in A, {} only in B", s.payloads_equal, s.payloads_different, s.payloads_only_in_a, s.payloads_only_in_b)?;
-        writeln!(out, "Result:\t{}", if self.exit_code() == 0 { "the images agree on every shared payload (exit 0)" } else { "the images differ on shared payloads (exit 1)" })
+        writeln!(
+            out,
+            "\nComponents:\t{} in both, {} only in A, {} only in B, {} with different manifests",
+            s.components_in_both,
+            s.components_only_in_a,
+            s.components_only_in_b,
+            s.manifests_differ
+        )?;
+        writeln!(
+            out,
+            "Payloads:\t{} equal, {} different, {} only in A, {} only in B",
+            s.payloads_equal, s.payloads_different, s.payloads_only_in_a, s.payloads_only_in_b
+        )?;
+        writeln!(
+            out,
+            "Result:\t{}",
+            if self.exit_code() == 0 {
+                "the images agree on every shared payload (exit 0)"
+            } else {
+                "the images differ on shared payloads (exit 1)"
+            }
+        )
     }
 }

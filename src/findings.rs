@@ -102,7 +102,12 @@ impl Kind {
         match self {
             Kind::HashMismatch => crate::exit::HASH_MISMATCH,
             Kind::MissingPayload => crate::exit::MISSING_PAYLOAD,
-            Kind::Unverifiable | Kind::ManifestCorrupt | Kind::Unreadable | Kind::WimBlobCorrupt | Kind::ManifestHashMismatch | Kind::ManifestMissing => crate::exit::UNVERIFIABLE,
+            Kind::Unverifiable
+            | Kind::ManifestCorrupt
+            | Kind::Unreadable
+            | Kind::WimBlobCorrupt
+            | Kind::ManifestHashMismatch
+            | Kind::ManifestMissing => crate::exit::UNVERIFIABLE,
             Kind::KeyformMismatch | Kind::OrphanManifest | Kind::PayloadAbsentByDesign => 0,
         }
     }

@@ -53,8 +53,14 @@ mod tests {
 
     #[test]
     fn known_vectors() {
-        assert_eq!(to_hex(&digest(Algorithm::Sha256, b"abc")), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-        assert_eq!(to_hex(&digest(Algorithm::Sha1, b"abc")), "a9993e364706816aba3e25717850c26c9cd0d89d");
+        assert_eq!(
+            to_hex(&digest(Algorithm::Sha256, b"abc")),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(
+            to_hex(&digest(Algorithm::Sha1, b"abc")),
+            "a9993e364706816aba3e25717850c26c9cd0d89d"
+        );
         let mut h = Hasher::new(Algorithm::Sha256);
         h.update(b"a");
         h.update(b"bc");

@@ -58,19 +58,38 @@ struct Servicing {
 /// `10.0.17763.1911` from `amd64_microsoft-windows-servicingstack_..._10.0.17763.1911_none_...`.
 fn stack_version(top: &[crate::store::DirEntry]) -> Option<String> {
     top.iter()
-        .filter(|e| e.kind == crate::store::EntryKind::Dir && e.name.to_ascii_lowercase().contains("_microsoft-windows-servicingstack_"))
+        .filter(|e| {
+            e.kind == crate::store::EntryKind::Dir
+                && e.name
+                    .to_ascii_lowercase()
+                    .contains("_microsoft-windows-servicingstack_")
+        })
         .filter_map(|e| e.name.split('_').nth(3).map(str::to_string))
-        .max_by_key(|v| v.split('.').map(|p| p.parse::<u64>().unwrap_or(0)).collect::<Vec<_>>())
+        .max_by_key(|v| {
+            v.split('.')
+                .map(|p| p.parse::<u64>().unwrap_or(0))
+                .collect::<Vec<_>>()
+        })
 }
 
 fn store(path: &Path) -> anyhow::Result<Store> {
     let image = Image::open(path, None)?;
     let ws = image.winsxs();
-    let top = image.source.list(&ws).with_context(|| format!("cannot list {}", image.source.display_path(&ws)))?;
+    let top = image
+        .source
+        .list(&ws)
+        .with_context(|| format!("cannot list {}", image.source.display_path(&ws)))?;
     let mut mdir = ws.clone();
-    let mname = crate::store::find(&top, "Manifests").map(|e| e.name.clone()).unwrap_or_default();
+    let mname = crate::store::find(&top, "Manifests")
+        .map(|e| e.name.clone())
+        .unwrap_or_default();
     mdir.push(&mname);
-    let manifests: Vec<_> = image.source.list(&mdir)?.into_iter().filter(|e| e.name.to_ascii_lowercase().ends_with(".manifest")).collect();
+    let manifests: Vec<_> = image
+        .source
+        .list(&mdir)?
+        .into_iter()
+        .filter(|e| e.name.to_ascii_lowercase().ends_with(".manifest"))
+        .collect();
     let mut compressed = 0;
     for m in &manifests {
         let mut p = mdir.clone();
@@ -82,9 +101,16 @@ fn store(path: &Path) -> anyhow::Result<Store> {
         });
         compressed += (Container::sniff(&head) == Container::Dcm) as u64;
     }
-    let folders = top.iter().filter(|e| e.kind == crate::store::EntryKind::Dir && e.name.contains('_')).count() as u64;
+    let folders = top
+        .iter()
+        .filter(|e| e.kind == crate::store::EntryKind::Dir && e.name.contains('_'))
+        .count() as u64;
     let servicing_stack = stack_version(&top);
-    let build = servicing_stack.as_deref().and_then(|v| v.split_once('.').and_then(|(_, r)| r.split_once('.')).map(|(_, b)| b.to_string()));
+    let build = servicing_stack.as_deref().and_then(|v| {
+        v.split_once('.')
+            .and_then(|(_, r)| r.split_once('.'))
+            .map(|(_, b)| b.to_string())
+    });
     let loaded = crate::store::servicing::load(&image);
     let mut edition = None;
     let servicing = loaded.state.as_ref().map(|st| {
@@ -93,8 +119,15 @@ fn store(path: &Path) -> anyhow::Result<Store> {
             for p in sw.packages.values() {
                 *packages.entry(p.current_state.to_string()).or_insert(0u64) += 1;
                 let stem = p.name.split('~').next().unwrap_or("");
-                let installed = matches!(p.current_state, sxs_servicing::PackageState::Installed | sxs_servicing::PackageState::Permanent);
-                if let Some(ed) = stem.strip_prefix("Microsoft-Windows-").and_then(|r| r.strip_suffix("Edition")).filter(|e| installed && !e.is_empty() && !e.contains('-')) {
+                let installed = matches!(
+                    p.current_state,
+                    sxs_servicing::PackageState::Installed | sxs_servicing::PackageState::Permanent
+                );
+                if let Some(ed) = stem
+                    .strip_prefix("Microsoft-Windows-")
+                    .and_then(|r| r.strip_suffix("Edition"))
+                    .filter(|e| installed && !e.is_empty() && !e.contains('-'))
+                {
                     edition = Some(ed.to_string());
                 }
             }
@@ -126,7 +159,10 @@ fn store(path: &Path) -> anyhow::Result<Store> {
 pub fn run(path: &Path, json: bool) -> anyhow::Result<u8> {
     let archive = (path.is_file() && wim::is_wim(path)).then(|| -> anyhow::Result<Archive> {
         let w = wim::open_archive(path)?;
-        Ok(Archive { path: path.display().to_string(), images: wim::images(&w) })
+        Ok(Archive {
+            path: path.display().to_string(),
+            images: wim::images(&w),
+        })
     });
     let archive = archive.transpose()?;
     // For an archive, describe the store of the first image (or the one named `:N`).
@@ -138,7 +174,14 @@ pub fn run(path: &Path, json: bool) -> anyhow::Result<u8> {
             archive: Option<Archive>,
             store: Option<Store>,
         }
-        println!("{}", serde_json::to_string_pretty(&Doc { schema_version: 1, archive, store })?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&Doc {
+                schema_version: 1,
+                archive,
+                store
+            })?
+        );
         return Ok(0);
     }
     if let Some(a) = &archive {
@@ -173,9 +216,31 @@ pub fn run(path: &Path, json: bool) -> anyhow::Result<u8> {
                 s.servicing_stack.as_deref().unwrap_or("?")
             );
             if let Some(v) = &s.servicing {
-                println!("  servicing state: {} components, {} deployments in COMPONENTS{}", v.components, v.deployments, if v.components_dirty { " (dirty hive)" } else { "" });
-                let counts: Vec<String> = v.packages.iter().map(|(k, n)| format!("{n} {k}")).collect();
-                println!("  packages: {}{}", if counts.is_empty() { "unknown".into() } else { counts.join(", ") }, if v.software_dirty { " (dirty hive)" } else { "" });
+                println!(
+                    "  servicing state: {} components, {} deployments in COMPONENTS{}",
+                    v.components,
+                    v.deployments,
+                    if v.components_dirty {
+                        " (dirty hive)"
+                    } else {
+                        ""
+                    }
+                );
+                let counts: Vec<String> =
+                    v.packages.iter().map(|(k, n)| format!("{n} {k}")).collect();
+                println!(
+                    "  packages: {}{}",
+                    if counts.is_empty() {
+                        "unknown".into()
+                    } else {
+                        counts.join(", ")
+                    },
+                    if v.software_dirty {
+                        " (dirty hive)"
+                    } else {
+                        ""
+                    }
+                );
             }
             if s.pending.is_empty() {
                 println!("  pending operations: none");

@@ -83,18 +83,23 @@ pub struct Repairs {
 impl Repairs {
     /// The verdict of a finding, if it has one.
     pub fn of(&self, component: &str, file: &str) -> Option<&Repair> {
-        self.items.iter().find(|r| r.component == component && r.file == file)
+        self.items
+            .iter()
+            .find(|r| r.component == component && r.file == file)
     }
 
     /// Whether some bad payload has no good source (exit bit 8).
     pub fn any_unrepairable(&self) -> bool {
-        self.items.iter().any(|r| !matches!(r.verdict, Verdict::Repairable { .. }))
+        self.items
+            .iter()
+            .any(|r| !matches!(r.verdict, Verdict::Repairable { .. }))
     }
 
     /// "94 corrupt payloads: 60 can be repaired from B, 30 are corrupt in B as well, 4 are in
     /// no source".
     pub fn summary_line(&self) -> String {
-        let mut by_source: Vec<(String, usize)> = self.sources.iter().map(|s| (s.clone(), 0)).collect();
+        let mut by_source: Vec<(String, usize)> =
+            self.sources.iter().map(|s| (s.clone(), 0)).collect();
         let (mut corrupt, mut none) = (0, 0);
         for r in &self.items {
             match &r.verdict {
@@ -108,12 +113,27 @@ impl Repairs {
             }
         }
         let repairable: usize = by_source.iter().map(|e| e.1).sum();
-        let from = match by_source.iter().filter(|e| e.1 > 0).collect::<Vec<_>>().as_slice() {
+        let from = match by_source
+            .iter()
+            .filter(|e| e.1 > 0)
+            .collect::<Vec<_>>()
+            .as_slice()
+        {
             [] => String::new(),
             [one] if by_source.len() == 1 || repairable == one.1 => format!(" from {}", one.0),
-            many => format!(" ({})", many.iter().map(|e| format!("{}: {}", e.0, e.1)).collect::<Vec<_>>().join(", ")),
+            many => format!(
+                " ({})",
+                many.iter()
+                    .map(|e| format!("{}: {}", e.0, e.1))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
         };
-        let sources = if self.sources.len() == 1 { self.sources[0].clone() } else { "the sources".into() };
+        let sources = if self.sources.len() == 1 {
+            self.sources[0].clone()
+        } else {
+            "the sources".into()
+        };
         format!(
             "{} bad payloads: {repairable} can be repaired{from}, {corrupt} are corrupt in {sources} as well, {none} are in no source",
             self.items.len()
@@ -122,8 +142,18 @@ impl Repairs {
 }
 
 /// Find a component's file in an image: the path components from the source root, or None.
-fn locate(image: &Image, folders: &HashMap<String, DirEntry>, keyform: &str, name: &str) -> Result<Option<Vec<String>>, String> {
-    let Some(folder) = folders.get(&keyform.to_ascii_lowercase()).filter(|f| f.kind == EntryKind::Dir) else { return Ok(None) };
+fn locate(
+    image: &Image,
+    folders: &HashMap<String, DirEntry>,
+    keyform: &str,
+    name: &str,
+) -> Result<Option<Vec<String>>, String> {
+    let Some(folder) = folders
+        .get(&keyform.to_ascii_lowercase())
+        .filter(|f| f.kind == EntryKind::Dir)
+    else {
+        return Ok(None);
+    };
     let parts = manifest::name_components(name)?;
     let mut base = image.winsxs();
     base.push(folder.name.as_str());
@@ -152,16 +182,27 @@ fn report_path(parts: &[String], image: &Image) -> String {
 
 /// The component folders of an image, by lower-case name.
 fn folders(image: &Image) -> HashMap<String, DirEntry> {
-    image.source.list(&image.winsxs()).unwrap_or_default().into_iter().map(|e| (e.name.to_ascii_lowercase(), e)).collect()
+    image
+        .source
+        .list(&image.winsxs())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|e| (e.name.to_ascii_lowercase(), e))
+        .collect()
 }
 
 /// A verdict for every `hash_mismatch` and `missing_payload` finding that carries the
 /// expected digest.
 pub fn check(findings: &[Finding], sources: &[Source]) -> Repairs {
-    let listings: Vec<HashMap<String, DirEntry>> = sources.iter().map(|s| folders(&s.image)).collect();
+    let listings: Vec<HashMap<String, DirEntry>> =
+        sources.iter().map(|s| folders(&s.image)).collect();
     let bad: Vec<&Finding> = findings
         .iter()
-        .filter(|f| matches!(f.kind, Kind::HashMismatch | Kind::MissingPayload) && f.expected.is_some() && f.file.is_some())
+        .filter(|f| {
+            matches!(f.kind, Kind::HashMismatch | Kind::MissingPayload)
+                && f.expected.is_some()
+                && f.file.is_some()
+        })
         .collect();
     let items = bad
         .par_iter()
@@ -183,28 +224,51 @@ pub fn check(findings: &[Finding], sources: &[Source]) -> Repairs {
                 let refs: Vec<&str> = parts.iter().map(String::as_str).collect();
                 let d = digest_path(&s.image, &s.codecs, &refs, &[algorithm]);
                 match (&d.values, d.container_ok) {
-                    (_, Some(false)) => corrupt.push((s.label.clone(), "its archive blob is damaged".into())),
+                    (_, Some(false)) => {
+                        corrupt.push((s.label.clone(), "its archive blob is damaged".into()))
+                    }
                     (Ok(v), _) if v.first().is_some_and(|(_, x)| x == expected) => {
-                        verdict = Some(Verdict::Repairable { source: s.label.clone(), path: report_path(&parts, &s.image) });
+                        verdict = Some(Verdict::Repairable {
+                            source: s.label.clone(),
+                            path: report_path(&parts, &s.image),
+                        });
                         break;
                     }
                     (Ok(v), _) => corrupt.push((
                         s.label.clone(),
-                        format!("its copy is corrupt too (found {})", crate::format::digest::to_base64(v.first().map(|x| x.1.as_slice()).unwrap_or_default())),
+                        format!(
+                            "its copy is corrupt too (found {})",
+                            crate::format::digest::to_base64(
+                                v.first().map(|x| x.1.as_slice()).unwrap_or_default()
+                            )
+                        ),
                     )),
                     (Err((_, why)), _) => corrupt.push((s.label.clone(), why.clone())),
                 }
             }
-            let verdict = verdict.unwrap_or(if corrupt.is_empty() { Verdict::NoSource } else { Verdict::SourceCorrupt { sources: corrupt } });
-            Repair { component: f.component.clone(), file, kind: f.kind, verdict }
+            let verdict = verdict.unwrap_or(if corrupt.is_empty() {
+                Verdict::NoSource
+            } else {
+                Verdict::SourceCorrupt { sources: corrupt }
+            });
+            Repair {
+                component: f.component.clone(),
+                file,
+                kind: f.kind,
+                verdict,
+            }
         })
         .collect();
-    Repairs { sources: sources.iter().map(|s| s.label.clone()).collect(), items }
+    Repairs {
+        sources: sources.iter().map(|s| s.label.clone()).collect(),
+        items,
+    }
 }
 
 /// Read a whole file of an image, decoded (DCN/DCS), refusing more than 1 GiB.
 fn read_decoded(image: &Image, codecs: &Codecs, parts: &[&str]) -> Result<Vec<u8>, String> {
-    let (bytes, info) = read_capped(image, parts, codec::MAX_COMPRESSED_PAYLOAD).map_err(|e| e.to_string())?;
+    let (bytes, info) =
+        read_capped(image, parts, codec::MAX_COMPRESSED_PAYLOAD).map_err(|e| e.to_string())?;
     if info.container_ok == Some(false) {
         return Err("its archive blob is damaged".into());
     }
@@ -217,17 +281,33 @@ fn read_decoded(image: &Image, codecs: &Codecs, parts: &[&str]) -> Result<Vec<u8
 /// Check that `dir` may receive an export: new or empty, and not inside an image we read.
 pub fn check_export_dir(dir: &Path, images: &[&Path]) -> Result<(), String> {
     if dir.exists() {
-        let empty = dir.read_dir().map_err(|e| format!("{}: {e}", dir.display()))?.next().is_none();
+        let empty = dir
+            .read_dir()
+            .map_err(|e| format!("{}: {e}", dir.display()))?
+            .next()
+            .is_none();
         if !empty {
-            return Err(format!("{} is not empty: the export needs a new or empty folder", dir.display()));
+            return Err(format!(
+                "{} is not empty: the export needs a new or empty folder",
+                dir.display()
+            ));
         }
     }
-    let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let parent = parent.canonicalize().map_err(|e| format!("{}: {e}", parent.display()))?;
+    let parent = dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let parent = parent
+        .canonicalize()
+        .map_err(|e| format!("{}: {e}", parent.display()))?;
     for img in images {
         if let Ok(img) = img.canonicalize() {
             if img.is_dir() && parent.starts_with(&img) {
-                return Err(format!("{} is inside the image {}: sxsaudit never writes into an image it reads", dir.display(), img.display()));
+                return Err(format!(
+                    "{} is inside the image {}: sxsaudit never writes into an image it reads",
+                    dir.display(),
+                    img.display()
+                ));
             }
         }
     }
@@ -237,19 +317,32 @@ pub fn check_export_dir(dir: &Path, images: &[&Path]) -> Result<(), String> {
 /// Write the good copies of the repairable payloads, and their components' manifests from the
 /// same source, to `dir` (see the module doc). Returns how many payloads were written.
 pub fn export(repairs: &Repairs, sources: &[Source], dir: &Path) -> Result<usize, String> {
-    let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let tmp = tempfile::Builder::new().prefix(".sxsaudit-export-").tempdir_in(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+    let parent = dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let tmp = tempfile::Builder::new()
+        .prefix(".sxsaudit-export-")
+        .tempdir_in(parent)
+        .map_err(|e| format!("{}: {e}", parent.display()))?;
     let winsxs = tmp.path().join("Windows").join("WinSxS");
     std::fs::create_dir_all(winsxs.join("Manifests")).map_err(|e| e.to_string())?;
-    let listings: Vec<HashMap<String, DirEntry>> = sources.iter().map(|s| folders(&s.image)).collect();
+    let listings: Vec<HashMap<String, DirEntry>> =
+        sources.iter().map(|s| folders(&s.image)).collect();
     let mut written = 0;
     for r in &repairs.items {
-        let Verdict::Repairable { source, .. } = &r.verdict else { continue };
-        let Some(i) = sources.iter().position(|s| &s.label == source) else { continue };
+        let Verdict::Repairable { source, .. } = &r.verdict else {
+            continue;
+        };
+        let Some(i) = sources.iter().position(|s| &s.label == source) else {
+            continue;
+        };
         let s = &sources[i];
-        let parts = locate(&s.image, &listings[i], &r.component, &r.file)?.ok_or_else(|| format!("{}: {} vanished from {source}", r.component, r.file))?;
+        let parts = locate(&s.image, &listings[i], &r.component, &r.file)?
+            .ok_or_else(|| format!("{}: {} vanished from {source}", r.component, r.file))?;
         let refs: Vec<&str> = parts.iter().map(String::as_str).collect();
-        let data = read_decoded(&s.image, &s.codecs, &refs).map_err(|e| format!("{}\\{} in {source}: {e}", r.component, r.file))?;
+        let data = read_decoded(&s.image, &s.codecs, &refs)
+            .map_err(|e| format!("{}\\{} in {source}: {e}", r.component, r.file))?;
         let mut dest = winsxs.join(&r.component);
         dest.extend(manifest::name_components(&r.file)?);
         if let Some(p) = dest.parent() {
@@ -258,11 +351,15 @@ pub fn export(repairs: &Repairs, sources: &[Source], dir: &Path) -> Result<usize
         std::fs::write(&dest, &data).map_err(|e| format!("{}: {e}", dest.display()))?;
         written += 1;
         // The component's manifest, as the source stores it (DISM reads DCM manifests).
-        let mdest = winsxs.join("Manifests").join(format!("{}.manifest", r.component));
+        let mdest = winsxs
+            .join("Manifests")
+            .join(format!("{}.manifest", r.component));
         if !mdest.exists() {
             let mut m = s.image.winsxs();
             let top = s.image.source.list(&m).unwrap_or_default();
-            let mname = crate::store::find(&top, "Manifests").map(|e| e.name.clone()).unwrap_or_else(|| "Manifests".into());
+            let mname = crate::store::find(&top, "Manifests")
+                .map(|e| e.name.clone())
+                .unwrap_or_else(|| "Manifests".into());
             m.push(&mname);
             let file = format!("{}.manifest", r.component);
             let listing = s.image.source.list(&m).unwrap_or_default();
@@ -270,8 +367,10 @@ pub fn export(repairs: &Repairs, sources: &[Source], dir: &Path) -> Result<usize
                 let name = e.name.clone();
                 let mut mp = m.clone();
                 mp.push(&name);
-                if let Ok((bytes, _)) = read_capped(&s.image, &mp, crate::audit::MAX_MANIFEST_BYTES) {
-                    std::fs::write(&mdest, bytes).map_err(|e| format!("{}: {e}", mdest.display()))?;
+                if let Ok((bytes, _)) = read_capped(&s.image, &mp, crate::audit::MAX_MANIFEST_BYTES)
+                {
+                    std::fs::write(&mdest, bytes)
+                        .map_err(|e| format!("{}: {e}", mdest.display()))?;
                 }
             }
         }

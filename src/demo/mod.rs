@@ -136,7 +136,12 @@ pub struct Spec {
 impl Spec {
     /// A clean image.
     pub fn clean(scale: Scale, seed: u64) -> Spec {
-        Spec { seed, scale, faults: Vec::new(), compress: true }
+        Spec {
+            seed,
+            scale,
+            faults: Vec::new(),
+            compress: true,
+        }
     }
 
     /// The demo: the motivating case's classpnp.sys and a few more of every kind.
@@ -145,7 +150,21 @@ impl Spec {
         Spec {
             seed,
             scale,
-            faults: vec![FlipByte, FlipByte, FlipByte, Truncate, DeletePayload, DeleteFolder, GarbageManifest, TruncateManifest, UnknownAlgorithm, KeyformMismatch, Superseded, Superseded, PayloadRemoved],
+            faults: vec![
+                FlipByte,
+                FlipByte,
+                FlipByte,
+                Truncate,
+                DeletePayload,
+                DeleteFolder,
+                GarbageManifest,
+                TruncateManifest,
+                UnknownAlgorithm,
+                KeyformMismatch,
+                Superseded,
+                Superseded,
+                PayloadRemoved,
+            ],
             compress: true,
         }
     }
@@ -232,15 +251,74 @@ pub struct Built {
 }
 
 const WORDS: &[&str] = &[
-    "Shell", "Kernel", "Audio", "Network", "Security", "Font", "Print", "Storage", "Usb", "Bluetooth", "Media", "Graphics", "Input", "Update",
-    "Defender", "HyperV", "Wmi", "Tcpip", "Smb", "Crypto", "Power", "Display", "Search", "Speech", "Ink", "Camera", "Wifi", "Sensors", "Time",
-    "Registry", "Setup", "UserExperience", "Desktop", "Firmware", "ClientCore", "AppxMain", "Experience", "Host", "Common", "Proxy", "Stub",
-    "Management", "Provider", "Service", "Runtime", "Client", "Driver", "Cluster", "Failover", "SecureBoot", "OneCore", "Uap", "Modern",
+    "Shell",
+    "Kernel",
+    "Audio",
+    "Network",
+    "Security",
+    "Font",
+    "Print",
+    "Storage",
+    "Usb",
+    "Bluetooth",
+    "Media",
+    "Graphics",
+    "Input",
+    "Update",
+    "Defender",
+    "HyperV",
+    "Wmi",
+    "Tcpip",
+    "Smb",
+    "Crypto",
+    "Power",
+    "Display",
+    "Search",
+    "Speech",
+    "Ink",
+    "Camera",
+    "Wifi",
+    "Sensors",
+    "Time",
+    "Registry",
+    "Setup",
+    "UserExperience",
+    "Desktop",
+    "Firmware",
+    "ClientCore",
+    "AppxMain",
+    "Experience",
+    "Host",
+    "Common",
+    "Proxy",
+    "Stub",
+    "Management",
+    "Provider",
+    "Service",
+    "Runtime",
+    "Client",
+    "Driver",
+    "Cluster",
+    "Failover",
+    "SecureBoot",
+    "OneCore",
+    "Uap",
+    "Modern",
 ];
-const EXTS: &[&str] = &["dll", "dll", "dll", "exe", "sys", "mui", "cat", "xml", "png", "inf"];
+const EXTS: &[&str] = &[
+    "dll", "dll", "dll", "exe", "sys", "mui", "cat", "xml", "png", "inf",
+];
 const UPDATES: &[&str] = &["1", "1", "1", "107", "168", "379", "615", "1879", "1911"];
 
-fn identity(name: String, version: String, arch: &str, lang: &str, ty: Option<&str>, pkt: &str, scope: Option<&str>) -> Identity {
+fn identity(
+    name: String,
+    version: String,
+    arch: &str,
+    lang: &str,
+    ty: Option<&str>,
+    pkt: &str,
+    scope: Option<&str>,
+) -> Identity {
     Identity {
         name: Some(name),
         version: Some(version),
@@ -253,13 +331,23 @@ fn identity(name: String, version: String, arch: &str, lang: &str, ty: Option<&s
     }
 }
 
-fn file(rng: &mut Rng, scale: Scale, name: String, algorithm: Algorithm, compress: bool) -> PayloadFile {
+fn file(
+    rng: &mut Rng,
+    scale: Scale,
+    name: String,
+    algorithm: Algorithm,
+    compress: bool,
+) -> PayloadFile {
     PayloadFile {
         lower_on_disk: name.chars().any(|c| c.is_ascii_uppercase()) && rng.chance(0.3),
         size: scale.payload_size(rng),
         seed: rng.next_u64(),
         algorithm,
-        destination: if rng.chance(0.66) { Some("$(runtime.system32)\\".into()) } else { None },
+        destination: if rng.chance(0.66) {
+            Some("$(runtime.system32)\\".into())
+        } else {
+            None
+        },
         // Drawn whether or not it is used, so that compressed and plain images share a model.
         dcn: rng.chance(0.05) && compress,
         name,
@@ -281,13 +369,27 @@ fn model(spec: &Spec) -> Vec<Component> {
         }
     };
     // The motivating case's component comes first, so the demo's first fault lands on it.
-    let classpnp = identity("Microsoft-Windows-ClassPnP".into(), "10.0.17763.1911".into(), "amd64", "neutral", None, "31bf3856ad364e35", Some("nonSxS"));
+    let classpnp = identity(
+        "Microsoft-Windows-ClassPnP".into(),
+        "10.0.17763.1911".into(),
+        "amd64",
+        "neutral",
+        None,
+        "31bf3856ad364e35",
+        Some("nonSxS"),
+    );
     push(
         Component {
             keyform: keyform::keyform(&classpnp),
             identity: classpnp,
             legacy: false,
-            files: vec![file(&mut rng, scale, "classpnp.sys".into(), Algorithm::Sha256, spec.compress)],
+            files: vec![file(
+                &mut rng,
+                scale,
+                "classpnp.sys".into(),
+                Algorithm::Sha256,
+                spec.compress,
+            )],
             diffs: true,
             dsig_each: false,
             dcm: spec.compress,
@@ -307,16 +409,46 @@ fn model(spec: &Spec) -> Vec<Component> {
             // A legacy Win32 side-by-side assembly, e.g. the VC90 runtime.
             let lib = *rng.pick(&["CRT", "ATL", "MFC", "MFCLOC", "OpenMP"]);
             let arch = *rng.pick(&["amd64", "x86"]);
-            let id = identity(format!("Microsoft.VC90.{lib}"), format!("9.0.30729.{}", 4000 + serial), arch, "", Some("win32"), "1fc8b3b9a1e18e3b", None);
+            let id = identity(
+                format!("Microsoft.VC90.{lib}"),
+                format!("9.0.30729.{}", 4000 + serial),
+                arch,
+                "",
+                Some("win32"),
+                "1fc8b3b9a1e18e3b",
+                None,
+            );
             let names: Vec<String> = match lib {
-                "CRT" => vec!["msvcr90.dll".into(), "msvcp90.dll".into(), "msvcm90.dll".into()],
-                "MFCLOC" => ["CHS", "DEU", "ENU", "JPN"].iter().map(|l| format!("MFC90{l}.DLL")).collect(),
+                "CRT" => vec![
+                    "msvcr90.dll".into(),
+                    "msvcp90.dll".into(),
+                    "msvcm90.dll".into(),
+                ],
+                "MFCLOC" => ["CHS", "DEU", "ENU", "JPN"]
+                    .iter()
+                    .map(|l| format!("MFC90{l}.DLL"))
+                    .collect(),
                 "ATL" => vec!["ATL90.dll".into()],
                 "OpenMP" => vec!["vcomp90.dll".into()],
                 _ => vec!["mfc90.dll".into(), "mfc90u.dll".into()],
             };
-            let files = names.into_iter().map(|n| file(&mut rng, scale, n, Algorithm::Sha1, spec.compress)).collect();
-            Component { keyform: keyform::keyform(&id), identity: id, legacy: true, files, diffs: false, dsig_each: true, dcm: false, manifest: Disk::Good, folder_deleted: false, faulted: false, servicing: hives::Servicing::default() }
+            let files = names
+                .into_iter()
+                .map(|n| file(&mut rng, scale, n, Algorithm::Sha1, spec.compress))
+                .collect();
+            Component {
+                keyform: keyform::keyform(&id),
+                identity: id,
+                legacy: true,
+                files,
+                diffs: false,
+                dsig_each: true,
+                dcm: false,
+                manifest: Disk::Good,
+                folder_deleted: false,
+                faulted: false,
+                servicing: hives::Servicing::default(),
+            }
         } else {
             let arch = match rng.below(20) {
                 0..=12 => "amd64",
@@ -325,20 +457,47 @@ fn model(spec: &Spec) -> Vec<Component> {
                 _ => "x86",
             };
             let version = format!("10.0.17763.{}", rng.pick(UPDATES));
-            let words = if rng.chance(0.15) { 4 } else { 1 + rng.below(2) as usize };
+            let words = if rng.chance(0.15) {
+                4
+            } else {
+                1 + rng.below(2) as usize
+            };
             let stem: Vec<&str> = (0..words).map(|_| *rng.pick(WORDS)).collect();
             let stem = stem.join("-");
             let (name, lang, ty, files): (String, &str, Option<&str>, Vec<String>) = if kind < 10 {
                 // A driver package: .inf, .sys and a sub-folder.
                 let base = format!("{}{}", stem.to_ascii_lowercase().replace('-', ""), serial);
-                let ty = if rng.chance(0.5) { "dualModeDriver" } else { "driverUpdate" };
-                (format!("{base}.inf"), "neutral", Some(ty), vec![format!("{base}.inf"), format!("{base}.sys"), format!("Amd64\\{}.DPB", base.to_ascii_uppercase())])
+                let ty = if rng.chance(0.5) {
+                    "dualModeDriver"
+                } else {
+                    "driverUpdate"
+                };
+                (
+                    format!("{base}.inf"),
+                    "neutral",
+                    Some(ty),
+                    vec![
+                        format!("{base}.inf"),
+                        format!("{base}.sys"),
+                        format!("Amd64\\{}.DPB", base.to_ascii_uppercase()),
+                    ],
+                )
             } else if kind < 18 {
                 let lang = *rng.pick(&["en-US", "de-DE", "ja-JP", "fr-FR"]);
-                (format!("Microsoft-Windows-{stem}.Resources"), lang, None, vec![format!("{stem}.dll.mui")])
+                (
+                    format!("Microsoft-Windows-{stem}.Resources"),
+                    lang,
+                    None,
+                    vec![format!("{stem}.dll.mui")],
+                )
             } else if kind < 30 {
                 // Deployments and other manifests without payloads.
-                (format!("Microsoft-Windows-{stem}-Deployment{serial}"), "neutral", None, vec![])
+                (
+                    format!("Microsoft-Windows-{stem}-Deployment{serial}"),
+                    "neutral",
+                    None,
+                    vec![],
+                )
             } else {
                 let n = 1 + rng.below(if scale == Scale::Tiny { 3 } else { 7 }) as usize;
                 let files = (0..n)
@@ -353,7 +512,15 @@ fn model(spec: &Spec) -> Vec<Component> {
                     .collect();
                 (format!("Microsoft-Windows-{stem}"), "neutral", None, files)
             };
-            let id = identity(name, version, arch, lang, ty, "31bf3856ad364e35", Some("nonSxS"));
+            let id = identity(
+                name,
+                version,
+                arch,
+                lang,
+                ty,
+                "31bf3856ad364e35",
+                Some("nonSxS"),
+            );
             let mut seen_names = std::collections::HashSet::new();
             let files = files
                 .into_iter()
@@ -379,13 +546,39 @@ fn model(spec: &Spec) -> Vec<Component> {
     // Last, so that compressed and plain images share every other component and fault.
     if spec.compress {
         // The servicing stack carries wcp.dll, where the audit finds the base manifest.
-        let id = identity("Microsoft-Windows-ServicingStack".into(), "10.0.17763.1911".into(), "amd64", "neutral", None, "31bf3856ad364e35", Some("nonSxS"));
-        let mut wcp = file(&mut Rng::new(spec.seed ^ WCP_SEED), scale, "wcp.dll".into(), Algorithm::Sha256, false);
+        let id = identity(
+            "Microsoft-Windows-ServicingStack".into(),
+            "10.0.17763.1911".into(),
+            "amd64",
+            "neutral",
+            None,
+            "31bf3856ad364e35",
+            Some("nonSxS"),
+        );
+        let mut wcp = file(
+            &mut Rng::new(spec.seed ^ WCP_SEED),
+            scale,
+            "wcp.dll".into(),
+            Algorithm::Sha256,
+            false,
+        );
         wcp.dcn = false;
         wcp.size = 0; // the content is the stand-in DLL, see content()
         wcp.seed = WCP_SEED;
         push(
-            Component { keyform: keyform::keyform(&id), identity: id, legacy: false, files: vec![wcp], diffs: false, dsig_each: false, dcm: false, manifest: Disk::Good, folder_deleted: false, faulted: true, servicing: hives::Servicing::default() },
+            Component {
+                keyform: keyform::keyform(&id),
+                identity: id,
+                legacy: false,
+                files: vec![wcp],
+                diffs: false,
+                dsig_each: false,
+                dcm: false,
+                manifest: Disk::Good,
+                folder_deleted: false,
+                faulted: true,
+                servicing: hives::Servicing::default(),
+            },
             &mut out,
         );
     }
@@ -400,17 +593,29 @@ fn plant(components: &mut [Component], faults: &[Fault], seed: u64) -> Vec<Plant
         // The first fault lands on component 0 (classpnp); the rest on free components with
         // files, chosen by the seed.
         let candidates: Vec<usize> = (0..components.len())
-            .filter(|&i| !components[i].faulted && !components[i].files.is_empty() && (n == 0 || i != 0))
+            .filter(|&i| {
+                !components[i].faulted && !components[i].files.is_empty() && (n == 0 || i != 0)
+            })
             .filter(|&i| !matches!(fault, Fault::Truncate) || components[i].files[0].size > 1)
             .collect();
-        let Some(&i) = (if n == 0 { candidates.first() } else { candidates.get(rng.below(candidates.len().max(1) as u64) as usize) }) else {
+        let Some(&i) = (if n == 0 {
+            candidates.first()
+        } else {
+            candidates.get(rng.below(candidates.len().max(1) as u64) as usize)
+        }) else {
             continue;
         };
         let c = &mut components[i];
         c.faulted = true;
         let comp = c.keyform.clone();
         let first = c.files[0].name.clone();
-        let mut p = |kind: Kind, file: Option<String>| planted.push(Planted { kind, component: comp.clone(), file });
+        let mut p = |kind: Kind, file: Option<String>| {
+            planted.push(Planted {
+                kind,
+                component: comp.clone(),
+                file,
+            })
+        };
         match fault {
             Fault::FlipByte => {
                 c.files[0].disk = Disk::Flipped;
@@ -439,7 +644,8 @@ fn plant(components: &mut [Component], faults: &[Fault], seed: u64) -> Vec<Plant
                 p(Kind::ManifestCorrupt, None);
             }
             Fault::UnknownAlgorithm => {
-                c.files[0].method_override = Some("http://www.w3.org/2001/04/xmldsig-more#md5".into());
+                c.files[0].method_override =
+                    Some("http://www.w3.org/2001/04/xmldsig-more#md5".into());
                 p(Kind::Unverifiable, Some(first));
             }
             Fault::BadDigestValue => {
@@ -449,8 +655,16 @@ fn plant(components: &mut [Component], faults: &[Fault], seed: u64) -> Vec<Plant
             Fault::KeyformMismatch => {
                 // Filed under a neighbour's hash: the payloads are still found and good.
                 let k = c.keyform.len();
-                c.keyform = format!("{}{:016x}", &c.keyform[..k - 16], u64::from_str_radix(&c.keyform[k - 16..], 16).unwrap_or(0) ^ 1);
-                planted.push(Planted { kind: Kind::KeyformMismatch, component: c.keyform.clone(), file: None });
+                c.keyform = format!(
+                    "{}{:016x}",
+                    &c.keyform[..k - 16],
+                    u64::from_str_radix(&c.keyform[k - 16..], 16).unwrap_or(0) ^ 1
+                );
+                planted.push(Planted {
+                    kind: Kind::KeyformMismatch,
+                    component: c.keyform.clone(),
+                    file: None,
+                });
             }
             Fault::EscapingName => {
                 let mut f = c.files[0].clone();
@@ -459,8 +673,13 @@ fn plant(components: &mut [Component], faults: &[Fault], seed: u64) -> Vec<Plant
                 p(Kind::ManifestCorrupt, None);
             }
             Fault::Superseded | Fault::PayloadRemoved => {
-                let (state, staged) = if fault == Fault::Superseded { (80, true) } else { (0, false) };
-                c.servicing.package = Some((hives::own_package(&comp, fault == Fault::Superseded), state));
+                let (state, staged) = if fault == Fault::Superseded {
+                    (80, true)
+                } else {
+                    (0, false)
+                };
+                c.servicing.package =
+                    Some((hives::own_package(&comp, fault == Fault::Superseded), state));
                 c.servicing.staged = staged;
                 c.folder_deleted = true;
                 for f in &c.files {
@@ -473,7 +692,11 @@ fn plant(components: &mut [Component], faults: &[Fault], seed: u64) -> Vec<Plant
             }
             Fault::HiveOnly => {
                 c.servicing.manifest_deleted = true;
-                planted.push(Planted { kind: Kind::ManifestMissing, component: comp.to_lowercase(), file: None });
+                planted.push(Planted {
+                    kind: Kind::ManifestMissing,
+                    component: comp.to_lowercase(),
+                    file: None,
+                });
             }
             Fault::NotInHive => {
                 c.servicing.in_hive = false;
@@ -491,12 +714,31 @@ const WCP_SEED: u64 = 0x5743_5044_4C4C;
 /// The stand-in base manifest: our own dictionary of the fragments every manifest repeats
 /// (not Microsoft's text, which is theirs: real images carry the real one in wcp.dll).
 pub fn base_manifest() -> Vec<u8> {
-    let id = identity("Microsoft-Windows-Deployment".into(), "10.0.17763.1".into(), "amd64", "neutral", None, "31bf3856ad364e35", Some("nonSxS"));
+    let id = identity(
+        "Microsoft-Windows-Deployment".into(),
+        "10.0.17763.1".into(),
+        "amd64",
+        "neutral",
+        None,
+        "31bf3856ad364e35",
+        Some("nonSxS"),
+    );
     let c = Component {
         keyform: String::new(),
         identity: id,
         legacy: false,
-        files: vec![PayloadFile { name: "file.dll".into(), lower_on_disk: false, size: 0, seed: 0, algorithm: Algorithm::Sha256, destination: Some("$(runtime.system32)\\".into()), dcn: false, disk: Disk::Good, method_override: None, value_override: None }],
+        files: vec![PayloadFile {
+            name: "file.dll".into(),
+            lower_on_disk: false,
+            size: 0,
+            seed: 0,
+            algorithm: Algorithm::Sha256,
+            destination: Some("$(runtime.system32)\\".into()),
+            dcn: false,
+            disk: Disk::Good,
+            method_override: None,
+            value_override: None,
+        }],
         diffs: false,
         dsig_each: false,
         dcm: false,
@@ -511,7 +753,11 @@ pub fn base_manifest() -> Vec<u8> {
 /// The content of a payload.
 pub fn content(f: &PayloadFile) -> Vec<u8> {
     if f.seed == WCP_SEED && f.name == "wcp.dll" {
-        return pe::dll_with_resource(crate::format::pe::RT_BASE_MANIFEST, crate::format::pe::RN_BASE_MANIFEST, &base_manifest());
+        return pe::dll_with_resource(
+            crate::format::pe::RT_BASE_MANIFEST,
+            crate::format::pe::RN_BASE_MANIFEST,
+            &base_manifest(),
+        );
     }
     let mut buf = vec![0u8; f.size];
     Rng::new(f.seed).fill_payload(&mut buf);
@@ -541,7 +787,10 @@ fn write_component(winsxs: &Path, c: &Component, base: &[u8]) -> io::Result<(u64
     for f in &c.files {
         let mut data = content(f);
         digests.push(crate::hash::digest(f.algorithm, &data));
-        if c.folder_deleted || f.disk == Disk::Deleted || crate::format::manifest::name_components(&f.name).is_err() {
+        if c.folder_deleted
+            || f.disk == Disk::Deleted
+            || crate::format::manifest::name_components(&f.name).is_err()
+        {
             continue;
         }
         match f.disk {
@@ -555,7 +804,10 @@ fn write_component(winsxs: &Path, c: &Component, base: &[u8]) -> io::Result<(u64
         let plain_len = data.len() as u64;
         if f.dcn {
             // DCN: a PA30 delta against nothing, with an MD5 of the target as Windows writes.
-            let opts = sxs_pa30::EncodeOptions { md5: true, ..Default::default() };
+            let opts = sxs_pa30::EncodeOptions {
+                md5: true,
+                ..Default::default()
+            };
             data = [b"DCN\x01".as_slice(), &sxs_pa30::encode(&data, &[], &opts)].concat();
             match f.disk {
                 Disk::Flipped => {
@@ -579,7 +831,10 @@ fn write_component(winsxs: &Path, c: &Component, base: &[u8]) -> io::Result<(u64
                 let mut p = folder.join(d);
                 p.extend(disk_name(f).split('\\'));
                 fs::create_dir_all(p.parent().unwrap_or(&folder))?;
-                fs::write(&p, [b"PA30".as_slice(), &data[..data.len().min(64)]].concat())?;
+                fs::write(
+                    &p,
+                    [b"PA30".as_slice(), &data[..data.len().min(64)]].concat(),
+                )?;
             }
         }
     }
@@ -596,11 +851,21 @@ fn write_component(winsxs: &Path, c: &Component, base: &[u8]) -> io::Result<(u64
         manifest = [b"DCM\x01".as_slice(), &delta].concat();
     }
     match c.manifest {
-        Disk::Flipped => manifest = Rng::new(c.files.len() as u64).next_u64().to_le_bytes().repeat(32),
+        Disk::Flipped => {
+            manifest = Rng::new(c.files.len() as u64)
+                .next_u64()
+                .to_le_bytes()
+                .repeat(32)
+        }
         Disk::Truncated => manifest.truncate(manifest.len() / 2),
         _ => {}
     }
-    fs::write(winsxs.join("Manifests").join(format!("{}.manifest", c.keyform)), manifest)?;
+    fs::write(
+        winsxs
+            .join("Manifests")
+            .join(format!("{}.manifest", c.keyform)),
+        manifest,
+    )?;
     Ok((bytes, s256h))
 }
 
@@ -615,12 +880,21 @@ pub fn build(dir: &Path, spec: &Spec) -> io::Result<Built> {
     }
     fs::create_dir_all(dir.join("Windows").join("System32").join("config"))?;
     let base = base_manifest();
-    let written = components.par_iter().map(|c| write_component(&winsxs, c, &base)).collect::<io::Result<Vec<(u64, Vec<u8>)>>>()?;
+    let written = components
+        .par_iter()
+        .map(|c| write_component(&winsxs, c, &base))
+        .collect::<io::Result<Vec<(u64, Vec<u8>)>>>()?;
     let bytes = written.iter().map(|w| w.0).sum();
     let s256h: Vec<Vec<u8>> = written.into_iter().map(|w| w.1).collect();
     let (comps, software) = hives::hives(&components, &s256h);
     let config = dir.join("Windows").join("System32").join("config");
     fs::write(config.join("COMPONENTS"), comps.to_bytes())?;
     fs::write(config.join("SOFTWARE"), software.to_bytes())?;
-    Ok(Built { root: dir.to_path_buf(), planted, components, bytes, base: spec.compress.then_some(base) })
+    Ok(Built {
+        root: dir.to_path_buf(),
+        planted,
+        components,
+        bytes,
+        base: spec.compress.then_some(base),
+    })
 }

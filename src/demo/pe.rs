@@ -53,7 +53,7 @@ pub fn dll_with_resource(ty: u16, name: u16, data: &[u8]) -> Vec<u8> {
     put32(&mut b, 0);
     put16(&mut b, 240); // size of optional header
     put16(&mut b, 0x2022); // executable | large address aware | DLL
-    // PE32+ optional header.
+                           // PE32+ optional header.
     put16(&mut b, 0x20B);
     b.extend([14, 0]); // linker version
     put32(&mut b, 0); // size of code

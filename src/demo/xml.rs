@@ -11,7 +11,10 @@ const DSIG: &str = "http://www.w3.org/2000/09/xmldsig#";
 
 /// Escape an attribute value.
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 fn method_uri(a: Algorithm) -> &'static str {
@@ -55,7 +58,11 @@ pub fn manifest(c: &Component, digests: &[Vec<u8>]) -> String {
         x.push('\u{feff}');
         x.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\r\n<assembly xmlns=\"urn:schemas-microsoft-com:asm.v1\" manifestVersion=\"1.0\">\r\n");
         x.push_str("    <noInheritable></noInheritable>\r\n");
-        let _ = write!(x, "    <assemblyIdentity{}></assemblyIdentity>\r\n", identity_attrs(c));
+        let _ = write!(
+            x,
+            "    <assemblyIdentity{}></assemblyIdentity>\r\n",
+            identity_attrs(c)
+        );
     } else {
         x.push_str("<?xml version=\"1.0\" encoding=\"utf-8\" standalone=\"yes\"?>\r\n");
         x.push_str("<assembly xmlns=\"urn:schemas-microsoft-com:asm.v3\" manifestVersion=\"1.0\" copyright=\"Copyright (c) Microsoft Corporation. All Rights Reserved.\" description=\"&lt;file name=&quot;decoy.dll&quot;/&gt; is text, not an element\">\r\n");
@@ -63,8 +70,14 @@ pub fn manifest(c: &Component, digests: &[Vec<u8>]) -> String {
         x.push_str("  <dependency discoverable=\"no\" resourceType=\"Resources\">\r\n    <dependentAssembly>\r\n      <assemblyIdentity name=\"Microsoft-Windows-Foundation\" version=\"10.0.17763.1\" processorArchitecture=\"amd64\" language=\"*\" buildType=\"release\" publicKeyToken=\"31bf3856ad364e35\" />\r\n    </dependentAssembly>\r\n  </dependency>\r\n");
     }
     for (f, digest) in c.files.iter().zip(digests) {
-        let value = f.value_override.clone().unwrap_or_else(|| to_base64(digest));
-        let method = f.method_override.clone().unwrap_or_else(|| method_uri(f.algorithm).to_string());
+        let value = f
+            .value_override
+            .clone()
+            .unwrap_or_else(|| to_base64(digest));
+        let method = f
+            .method_override
+            .clone()
+            .unwrap_or_else(|| method_uri(f.algorithm).to_string());
         if c.legacy {
             // The hash= attribute is an undocumented digest; here a deliberately different one.
             let fake: Vec<u8> = digest.iter().map(|b| b ^ 0xA5).collect();
@@ -76,7 +89,11 @@ pub fn manifest(c: &Component, digests: &[Vec<u8>]) -> String {
             );
             continue;
         }
-        let dest = f.destination.as_ref().map(|d| format!(" destinationPath=\"{}\"", esc(d))).unwrap_or_default();
+        let dest = f
+            .destination
+            .as_ref()
+            .map(|d| format!(" destinationPath=\"{}\"", esc(d)))
+            .unwrap_or_default();
         let leaf = f.name.rsplit('\\').next().unwrap_or(&f.name);
         let _ = write!(x, "  <file name=\"{}\"{dest} sourceName=\"{}\" importPath=\"$(build.nttree)\\\" sourcePath=\".\\\">\r\n", esc(&f.name), esc(leaf));
         x.push_str("    <securityDescriptor name=\"WRP_FILE_DEFAULT_SDDL\" />\r\n");

@@ -43,7 +43,8 @@ pub enum DcsError {
 pub const MAX_BLOCK: usize = sxs_lzms::MAX_OUTPUT;
 
 fn u32_at(data: &[u8], at: usize) -> Option<u32> {
-    data.get(at..at.checked_add(4)?).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    data.get(at..at.checked_add(4)?)
+        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
 }
 
 /// Decode a whole DCS file (magic included). The declared size bounds the output, and is
@@ -59,7 +60,9 @@ pub fn decode(data: &[u8], max_out: usize) -> Result<Vec<u8>, DcsError> {
         return Err(corrupt("zero blocks or zero size"));
     }
     if size > max_out {
-        return Err(DcsError::Corrupt(format!("declared size {size} is over the {max_out}-byte limit")));
+        return Err(DcsError::Corrupt(format!(
+            "declared size {size} is over the {max_out}-byte limit"
+        )));
     }
     // The declared size is capped above, and each block is checked against what remains.
     let mut out = vec![0u8; size];
@@ -67,32 +70,48 @@ pub fn decode(data: &[u8], max_out: usize) -> Result<Vec<u8>, DcsError> {
     let mut at = 12usize;
     let mut decoder = sxs_lzms::Decompressor::new();
     for block in 0..blocks {
-        let bsize = u32_at(data, at).ok_or_else(|| corrupt("a block header leaves the file"))? as usize;
-        let dsize = u32_at(data, at + 4).ok_or_else(|| corrupt("a block header leaves the file"))? as usize;
+        let bsize =
+            u32_at(data, at).ok_or_else(|| corrupt("a block header leaves the file"))? as usize;
+        let dsize =
+            u32_at(data, at + 4).ok_or_else(|| corrupt("a block header leaves the file"))? as usize;
         if bsize < 4 {
             return Err(corrupt("a block is smaller than its own header"));
         }
-        let end = at.checked_add(4 + bsize).filter(|&e| e <= data.len()).ok_or_else(|| corrupt("a block leaves the file"))?;
+        let end = at
+            .checked_add(4 + bsize)
+            .filter(|&e| e <= data.len())
+            .ok_or_else(|| corrupt("a block leaves the file"))?;
         let lz = &data[at + 8..end];
         if dsize == 0 || dsize > MAX_BLOCK || dsize > size - filled {
-            return Err(DcsError::Corrupt(format!("block {block} declares {dsize} bytes, {} remain", size - filled)));
+            return Err(DcsError::Corrupt(format!(
+                "block {block} declares {dsize} bytes, {} remain",
+                size - filled
+            )));
         }
         let dest = &mut out[filled..filled + dsize];
         if let Err(e) = decoder.decompress_into(lz, dest) {
             if lz.len() == dsize {
                 dest.copy_from_slice(lz);
             } else {
-                return Err(DcsError::Block { block, reason: e.to_string() });
+                return Err(DcsError::Block {
+                    block,
+                    reason: e.to_string(),
+                });
             }
         }
         filled += dsize;
         at = end;
     }
     if filled != size {
-        return Err(DcsError::Corrupt(format!("blocks give {filled} bytes, the header declares {size}")));
+        return Err(DcsError::Corrupt(format!(
+            "blocks give {filled} bytes, the header declares {size}"
+        )));
     }
     if at != data.len() {
-        return Err(DcsError::Corrupt(format!("{} bytes after the last block", data.len() - at)));
+        return Err(DcsError::Corrupt(format!(
+            "{} bytes after the last block",
+            data.len() - at
+        )));
     }
     Ok(out)
 }
@@ -118,8 +137,14 @@ mod tests {
     #[test]
     fn header_checks() {
         assert_eq!(decode(b"DCN\x01", 100), Err(DcsError::Magic));
-        assert!(matches!(decode(b"DCS\x01\x01\x00", 100), Err(DcsError::Corrupt(_))));
-        assert!(matches!(decode(&assemble(&[]), 100), Err(DcsError::Corrupt(_))));
+        assert!(matches!(
+            decode(b"DCS\x01\x01\x00", 100),
+            Err(DcsError::Corrupt(_))
+        ));
+        assert!(matches!(
+            decode(&assemble(&[]), 100),
+            Err(DcsError::Corrupt(_))
+        ));
         let big = assemble(&[(&[0u8; 8], 1000)]);
         assert!(matches!(decode(&big, 100), Err(DcsError::Corrupt(m)) if m.contains("limit")));
     }

@@ -45,11 +45,17 @@ impl Algorithm {
     /// The algorithm named by a `DigestMethod` URI, if we know it.
     pub fn from_uri(uri: &str) -> Option<Algorithm> {
         const KNOWN: [(&str, Algorithm); 3] = [
-            ("http://www.w3.org/2000/09/xmldsig#sha256", Algorithm::Sha256),
+            (
+                "http://www.w3.org/2000/09/xmldsig#sha256",
+                Algorithm::Sha256,
+            ),
             ("http://www.w3.org/2001/04/xmlenc#sha256", Algorithm::Sha256),
             ("http://www.w3.org/2000/09/xmldsig#sha1", Algorithm::Sha1),
         ];
-        KNOWN.iter().find(|(u, _)| u.eq_ignore_ascii_case(uri.trim())).map(|&(_, a)| a)
+        KNOWN
+            .iter()
+            .find(|(u, _)| u.eq_ignore_ascii_case(uri.trim()))
+            .map(|&(_, a)| a)
     }
 }
 
@@ -72,12 +78,23 @@ pub fn resolve(spec: Option<&HashSpec>, legacy_hash_attr: bool) -> Result<Expect
             "the manifest gives no digest for this file".into()
         });
     };
-    if let Some(t) = spec.transforms.iter().find(|t| t.trim() != IDENTITY_TRANSFORM) {
+    if let Some(t) = spec
+        .transforms
+        .iter()
+        .find(|t| t.trim() != IDENTITY_TRANSFORM)
+    {
         return Err(format!("unknown hash transform {t:?}"));
     }
-    let method = spec.method.as_deref().ok_or("the hash element has no DigestMethod")?;
-    let algorithm = Algorithm::from_uri(method).ok_or_else(|| format!("unknown digest algorithm {method:?}"))?;
-    let text = spec.value.as_deref().ok_or("the hash element has no DigestValue")?;
+    let method = spec
+        .method
+        .as_deref()
+        .ok_or("the hash element has no DigestMethod")?;
+    let algorithm = Algorithm::from_uri(method)
+        .ok_or_else(|| format!("unknown digest algorithm {method:?}"))?;
+    let text = spec
+        .value
+        .as_deref()
+        .ok_or("the hash element has no DigestValue")?;
     let text: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
     let value = base64::engine::general_purpose::STANDARD
         .decode(text.as_bytes())
@@ -101,10 +118,12 @@ pub fn to_base64(bytes: &[u8]) -> String {
 /// Lower-case hex.
 pub fn to_hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 #[cfg(test)]
@@ -123,33 +142,78 @@ mod tests {
 
     #[test]
     fn sha256_with_identity_transform() {
-        let e = resolve(Some(&spec(SHA256, "nY4HDmpDGCawVpzT4PPY37NmlGtU+WDcSGctfJ0va4c=", &[IDENTITY_TRANSFORM])), false).unwrap();
+        let e = resolve(
+            Some(&spec(
+                SHA256,
+                "nY4HDmpDGCawVpzT4PPY37NmlGtU+WDcSGctfJ0va4c=",
+                &[IDENTITY_TRANSFORM],
+            )),
+            false,
+        )
+        .unwrap();
         assert_eq!(e.algorithm, Algorithm::Sha256);
         assert_eq!(to_hex(&e.value[..4]), "9d8e070e");
-        assert_eq!(to_base64(&e.value), "nY4HDmpDGCawVpzT4PPY37NmlGtU+WDcSGctfJ0va4c=");
+        assert_eq!(
+            to_base64(&e.value),
+            "nY4HDmpDGCawVpzT4PPY37NmlGtU+WDcSGctfJ0va4c="
+        );
     }
 
     #[test]
     fn whitespace_inside_the_value_is_ignored() {
-        let e = resolve(Some(&spec(SHA256, "\r\n  nY4HDmpDGCawVpzT4PPY37Nm\nlGtU+WDcSGctfJ0va4c=  ", &[])), false).unwrap();
+        let e = resolve(
+            Some(&spec(
+                SHA256,
+                "\r\n  nY4HDmpDGCawVpzT4PPY37Nm\nlGtU+WDcSGctfJ0va4c=  ",
+                &[],
+            )),
+            false,
+        )
+        .unwrap();
         assert_eq!(e.value.len(), 32);
     }
 
     #[test]
     fn sha1_length_is_checked() {
         let sha1 = "http://www.w3.org/2000/09/xmldsig#sha1";
-        assert_eq!(resolve(Some(&spec(sha1, "AAAAAAAAAAAAAAAAAAAAAAAAAAA=", &[])), false).unwrap().algorithm, Algorithm::Sha1);
-        let err = resolve(Some(&spec(sha1, "nY4HDmpDGCawVpzT4PPY37NmlGtU+WDcSGctfJ0va4c=", &[])), false).unwrap_err();
+        assert_eq!(
+            resolve(
+                Some(&spec(sha1, "AAAAAAAAAAAAAAAAAAAAAAAAAAA=", &[])),
+                false
+            )
+            .unwrap()
+            .algorithm,
+            Algorithm::Sha1
+        );
+        let err = resolve(
+            Some(&spec(
+                sha1,
+                "nY4HDmpDGCawVpzT4PPY37NmlGtU+WDcSGctfJ0va4c=",
+                &[],
+            )),
+            false,
+        )
+        .unwrap_err();
         assert!(err.contains("32 bytes, sha1 needs 20"), "{err}");
     }
 
     #[test]
     fn unverifiable_reasons() {
         let md5 = "http://www.w3.org/2001/04/xmldsig-more#md5";
-        assert!(resolve(Some(&spec(md5, "AAAA", &[])), false).unwrap_err().contains("unknown digest algorithm"));
-        assert!(resolve(Some(&spec(SHA256, "AAAA", &["urn:x-other"])), false).unwrap_err().contains("unknown hash transform"));
-        assert!(resolve(Some(&spec(SHA256, "not base64!", &[])), false).unwrap_err().contains("not valid base64"));
-        assert!(resolve(None, true).unwrap_err().contains("legacy hash= attribute"));
+        assert!(resolve(Some(&spec(md5, "AAAA", &[])), false)
+            .unwrap_err()
+            .contains("unknown digest algorithm"));
+        assert!(
+            resolve(Some(&spec(SHA256, "AAAA", &["urn:x-other"])), false)
+                .unwrap_err()
+                .contains("unknown hash transform")
+        );
+        assert!(resolve(Some(&spec(SHA256, "not base64!", &[])), false)
+            .unwrap_err()
+            .contains("not valid base64"));
+        assert!(resolve(None, true)
+            .unwrap_err()
+            .contains("legacy hash= attribute"));
         assert!(resolve(None, false).unwrap_err().contains("no digest"));
     }
 }

@@ -31,30 +31,41 @@ fn string_hash(s: &str) -> u64 {
         let c = b.to_ascii_lowercase() as u32;
         acc[i % 4] = acc[i % 4].wrapping_mul(0x1003F).wrapping_add(c);
     }
-    acc.iter().fold(0u64, |h, &a| h.wrapping_mul(K).wrapping_add(a as u64))
+    acc.iter()
+        .fold(0u64, |h, &a| h.wrapping_mul(K).wrapping_add(a as u64))
 }
 
 fn pair_hash(name: &str, value: &str) -> u64 {
-    string_hash(name).wrapping_mul(K).wrapping_add(string_hash(value))
+    string_hash(name)
+        .wrapping_mul(K)
+        .wrapping_add(string_hash(value))
 }
 
 /// The 64-bit identity hash ("pseudo-key") that ends every keyform.
 pub fn identity_hash(id: &Identity) -> u64 {
-    let culture = id.language.as_deref().filter(|l| !l.eq_ignore_ascii_case("neutral"));
+    let culture = id
+        .language
+        .as_deref()
+        .filter(|l| !l.eq_ignore_ascii_case("neutral"));
     let attrs: [(&str, Option<&str>); 7] = [
         ("name", id.name.as_deref()),
         ("culture", culture),
         ("type", id.type_.as_deref()),
         ("version", id.version.as_deref()),
         ("publickeytoken", id.public_key_token.as_deref()),
-        ("processorarchitecture", id.processor_architecture.as_deref()),
+        (
+            "processorarchitecture",
+            id.processor_architecture.as_deref(),
+        ),
         ("versionscope", id.version_scope.as_deref()),
     ];
     attrs
         .iter()
         .filter_map(|(n, v)| v.map(|v| (n, v)))
         .filter(|(_, v)| !v.is_empty() && !v.eq_ignore_ascii_case("none"))
-        .fold(0u64, |acc, (n, v)| acc.wrapping_mul(K).wrapping_add(pair_hash(n, v)))
+        .fold(0u64, |acc, (n, v)| {
+            acc.wrapping_mul(K).wrapping_add(pair_hash(n, v))
+        })
 }
 
 /// Shorten `s` (ASCII) to `head` + `..` + `tail` characters when it is at least `limit` long.
@@ -87,7 +98,11 @@ pub fn keyform(id: &Identity) -> String {
         None | Some("") => "none".to_string(),
         Some(l) if l.eq_ignore_ascii_case("neutral") => "none".to_string(),
         Some(l) => {
-            let l: String = l.chars().filter(|c| c.is_ascii()).collect::<String>().to_ascii_lowercase();
+            let l: String = l
+                .chars()
+                .filter(|c| c.is_ascii())
+                .collect::<String>()
+                .to_ascii_lowercase();
             if l.len() > 8 {
                 shorten(&l, 9, 3, 3)
             } else {
@@ -97,7 +112,11 @@ pub fn keyform(id: &Identity) -> String {
     };
     format!(
         "{arch}_{name}_{pkt}_{ver}_{culture}_{hash:016x}",
-        pkt = id.public_key_token.as_deref().unwrap_or("").to_ascii_lowercase(),
+        pkt = id
+            .public_key_token
+            .as_deref()
+            .unwrap_or("")
+            .to_ascii_lowercase(),
         ver = id.version.as_deref().unwrap_or(""),
         hash = identity_hash(id)
     )
@@ -107,7 +126,15 @@ pub fn keyform(id: &Identity) -> String {
 mod tests {
     use super::*;
 
-    fn id(name: &str, ver: &str, arch: &str, lang: &str, ty: Option<&str>, pkt: &str, scope: Option<&str>) -> Identity {
+    fn id(
+        name: &str,
+        ver: &str,
+        arch: &str,
+        lang: &str,
+        ty: Option<&str>,
+        pkt: &str,
+        scope: Option<&str>,
+    ) -> Identity {
         Identity {
             name: Some(name.into()),
             version: Some(ver.into()),
@@ -121,7 +148,15 @@ mod tests {
     }
 
     fn os(name: &str, ver: &str, arch: &str) -> Identity {
-        id(name, ver, arch, "neutral", None, "31bf3856ad364e35", Some("nonSxS"))
+        id(
+            name,
+            ver,
+            arch,
+            "neutral",
+            None,
+            "31bf3856ad364e35",
+            Some("nonSxS"),
+        )
     }
 
     /// The real folder names of formats.md §4.2, with the identities they come from.
@@ -184,7 +219,10 @@ mod tests {
         let n40 = format!("{}{}", "b".repeat(20), "c".repeat(20));
         assert!(keyform(&os(&n39, "1.0", "amd64")).contains(&format!("_{n39}_")));
         let k = keyform(&os(&n40, "1.0", "amd64"));
-        assert!(k.starts_with(&format!("amd64_{}..{}_", "b".repeat(19), "c".repeat(19))), "{k}");
+        assert!(
+            k.starts_with(&format!("amd64_{}..{}_", "b".repeat(19), "c".repeat(19))),
+            "{k}"
+        );
     }
 
     #[test]
@@ -192,6 +230,9 @@ mod tests {
         let mut i = os("Foo Bar+Baz", "1.0", "");
         i.processor_architecture = None;
         let k = keyform(&i);
-        assert!(k.starts_with("none_foobarbaz_31bf3856ad364e35_1.0_none_"), "{k}");
+        assert!(
+            k.starts_with("none_foobarbaz_31bf3856ad364e35_1.0_none_"),
+            "{k}"
+        );
     }
 }

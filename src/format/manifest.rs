@@ -148,7 +148,13 @@ pub fn decode_text(bytes: &[u8]) -> Result<Cow<'_, str>, ManifestError> {
         if !body.len().is_multiple_of(2) {
             return Err(ManifestError::Encoding("odd length for UTF-16".into()));
         }
-        let units = body.chunks_exact(2).map(|c| if le { u16::from_le_bytes([c[0], c[1]]) } else { u16::from_be_bytes([c[0], c[1]]) });
+        let units = body.chunks_exact(2).map(|c| {
+            if le {
+                u16::from_le_bytes([c[0], c[1]])
+            } else {
+                u16::from_be_bytes([c[0], c[1]])
+            }
+        });
         char::decode_utf16(units)
             .collect::<Result<String, _>>()
             .map(Cow::Owned)
@@ -211,7 +217,11 @@ pub fn parse(bytes: &[u8]) -> Result<Manifest, ManifestError> {
                                 local, ns
                             )));
                         }
-                        schema = Some(if ns == NS_ASM_V1 { Schema::V1 } else { Schema::V3 });
+                        schema = Some(if ns == NS_ASM_V1 {
+                            Schema::V1
+                        } else {
+                            Schema::V3
+                        });
                         Elem::Assembly
                     }
                     Some(Elem::Assembly) if is_asm(ns) && local == "assemblyIdentity" => {
@@ -222,7 +232,9 @@ pub fn parse(bytes: &[u8]) -> Result<Manifest, ManifestError> {
                     }
                     Some(Elem::Assembly) if is_asm(ns) && local == "file" => {
                         if files.len() >= MAX_FILES {
-                            return Err(ManifestError::Limit("more than MAX_FILES <file> elements"));
+                            return Err(ManifestError::Limit(
+                                "more than MAX_FILES <file> elements",
+                            ));
                         }
                         files.push(read_file(e)?);
                         Elem::File
@@ -250,7 +262,10 @@ pub fn parse(bytes: &[u8]) -> Result<Manifest, ManifestError> {
                         _ => Elem::Other,
                     },
                     Some(Elem::Transforms) if ns == NS_DSIG && local == "Transform" => {
-                        if let (Some(h), Some(a)) = (files.last_mut().and_then(|f| f.hash.as_mut()), attr(e, "Algorithm")) {
+                        if let (Some(h), Some(a)) = (
+                            files.last_mut().and_then(|f| f.hash.as_mut()),
+                            attr(e, "Algorithm"),
+                        ) {
                             h.transforms.push(a);
                         }
                         Elem::Other
@@ -259,7 +274,9 @@ pub fn parse(bytes: &[u8]) -> Result<Manifest, ManifestError> {
                 };
                 if !empty {
                     if stack.len() >= MAX_DEPTH {
-                        return Err(ManifestError::Limit("elements nested deeper than MAX_DEPTH"));
+                        return Err(ManifestError::Limit(
+                            "elements nested deeper than MAX_DEPTH",
+                        ));
                     }
                     stack.push(elem);
                 }
@@ -269,14 +286,22 @@ pub fn parse(bytes: &[u8]) -> Result<Manifest, ManifestError> {
             }
             Event::Text(t) => {
                 if stack.last() == Some(&Elem::DigestValue) {
-                    if let Some(v) = files.last_mut().and_then(|f| f.hash.as_mut()).and_then(|h| h.value.as_mut()) {
+                    if let Some(v) = files
+                        .last_mut()
+                        .and_then(|f| f.hash.as_mut())
+                        .and_then(|h| h.value.as_mut())
+                    {
                         v.push_str(&t.into_inner());
                     }
                 }
             }
             Event::CData(t) => {
                 if stack.last() == Some(&Elem::DigestValue) {
-                    if let Some(v) = files.last_mut().and_then(|f| f.hash.as_mut()).and_then(|h| h.value.as_mut()) {
+                    if let Some(v) = files
+                        .last_mut()
+                        .and_then(|f| f.hash.as_mut())
+                        .and_then(|h| h.value.as_mut())
+                    {
                         v.push_str(&t.into_inner());
                     }
                 }
@@ -302,7 +327,11 @@ pub fn parse(bytes: &[u8]) -> Result<Manifest, ManifestError> {
                     Err(e) => return Err(xml_err(&reader, e)),
                 };
                 if stack.last() == Some(&Elem::DigestValue) {
-                    if let Some(v) = files.last_mut().and_then(|f| f.hash.as_mut()).and_then(|h| h.value.as_mut()) {
+                    if let Some(v) = files
+                        .last_mut()
+                        .and_then(|f| f.hash.as_mut())
+                        .and_then(|h| h.value.as_mut())
+                    {
                         v.push(ch);
                     }
                 }
@@ -320,15 +349,24 @@ pub fn parse(bytes: &[u8]) -> Result<Manifest, ManifestError> {
     }
     let schema = schema.ok_or(ManifestError::Empty)?;
     let identity = identity.ok_or(ManifestError::NoIdentity)?;
-    Ok(Manifest { schema, identity, files })
+    Ok(Manifest {
+        schema,
+        identity,
+        files,
+    })
 }
 
 /// The unprefixed attribute `name` of `e`, unescaped. Malformed values count as absent: the
 /// element-level checks (a missing name, an unparsable digest) then report it.
 fn attr(e: &BytesStart<'_>, name: &str) -> Option<String> {
-    e.attributes().flatten().find(|a| a.key.prefix().is_none() && a.key.local_name().as_ref() == name).and_then(|a| {
-        a.normalized_value(quick_xml::XmlVersion::Implicit1_0).ok().map(|v| v.into_owned())
-    })
+    e.attributes()
+        .flatten()
+        .find(|a| a.key.prefix().is_none() && a.key.local_name().as_ref() == name)
+        .and_then(|a| {
+            a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                .ok()
+                .map(|v| v.into_owned())
+        })
 }
 
 fn read_identity(e: &BytesStart<'_>) -> Identity {
@@ -345,7 +383,9 @@ fn read_identity(e: &BytesStart<'_>) -> Identity {
 }
 
 fn read_file(e: &BytesStart<'_>) -> Result<FileEntry, ManifestError> {
-    let name = attr(e, "name").filter(|n| !n.is_empty()).ok_or(ManifestError::FileWithoutName)?;
+    let name = attr(e, "name")
+        .filter(|n| !n.is_empty())
+        .ok_or(ManifestError::FileWithoutName)?;
     Ok(FileEntry {
         name,
         destination_path: attr(e, "destinationPath"),
@@ -363,7 +403,9 @@ pub fn name_components(name: &str) -> Result<Vec<&str>, String> {
     let parts: Vec<&str> = name.split(['\\', '/']).collect();
     for p in &parts {
         if p.is_empty() || *p == "." || *p == ".." || p.contains(':') || p.contains('\0') {
-            return Err(format!("file name {name:?} does not stay inside the component folder"));
+            return Err(format!(
+                "file name {name:?} does not stay inside the component folder"
+            ));
         }
     }
     Ok(parts)
@@ -394,14 +436,27 @@ mod tests {
         assert_eq!(m.schema, Schema::V3);
         assert_eq!(m.identity.name.as_deref(), Some("Microsoft-Windows-Foo"));
         assert_eq!(m.identity.version_scope.as_deref(), Some("nonSxS"));
-        assert_eq!(m.files.len(), 2, "the <file> inside the copyright attribute is text, not an element");
+        assert_eq!(
+            m.files.len(),
+            2,
+            "the <file> inside the copyright attribute is text, not an element"
+        );
         let f = &m.files[0];
         assert_eq!(f.name, "Amd64\\X.DPB");
         assert_eq!(f.destination_path.as_deref(), Some("$(runtime.system32)\\"));
         let h = f.hash.as_ref().unwrap();
-        assert_eq!(h.transforms, vec!["urn:schemas-microsoft-com:HashTransforms.Identity"]);
-        assert_eq!(h.method.as_deref(), Some("http://www.w3.org/2000/09/xmldsig#sha256"));
-        assert_eq!(h.value.as_deref(), Some("nY4HDmpDGCawVpzT4PPY37NmlGtU+WDcSGctfJ0va4c="));
+        assert_eq!(
+            h.transforms,
+            vec!["urn:schemas-microsoft-com:HashTransforms.Identity"]
+        );
+        assert_eq!(
+            h.method.as_deref(),
+            Some("http://www.w3.org/2000/09/xmldsig#sha256")
+        );
+        assert_eq!(
+            h.value.as_deref(),
+            Some("nY4HDmpDGCawVpzT4PPY37NmlGtU+WDcSGctfJ0va4c=")
+        );
         assert_eq!(m.files[1].destination_path, None);
         assert_eq!(m.files[1].hash, None);
     }
@@ -416,7 +471,10 @@ mod tests {
 <y:DigestValue xmlns:y=\"http://www.w3.org/2000/09/xmldsig#\">AAAA&#65;AAAAAAAAAAAAAAAAAAAAAA=</y:DigestValue></h:hash></a:file></a:assembly>";
         let m = parse(doc.as_bytes()).unwrap();
         let h = m.files[0].hash.as_ref().unwrap();
-        assert_eq!(h.method.as_deref(), Some("http://www.w3.org/2000/09/xmldsig#sha1"));
+        assert_eq!(
+            h.method.as_deref(),
+            Some("http://www.w3.org/2000/09/xmldsig#sha1")
+        );
         assert_eq!(h.value.as_deref(), Some("AAAAAAAAAAAAAAAAAAAAAAAAAAA="));
         assert_eq!(h.transforms.len(), 1);
     }
@@ -440,8 +498,14 @@ mod tests {
         let m = parse(doc.as_bytes()).unwrap();
         assert_eq!(m.schema, Schema::V1);
         assert_eq!(m.identity.type_.as_deref(), Some("win32"));
-        assert_eq!(m.files[0].legacy_hash.as_deref(), Some("e0dcdcbfcb452747da530fae6b000d47c8674671"));
-        assert_eq!(m.files[0].hash.as_ref().unwrap().value.as_deref(), Some("KSaO8M0iCtPF6YEr79P1dZsnomY="));
+        assert_eq!(
+            m.files[0].legacy_hash.as_deref(),
+            Some("e0dcdcbfcb452747da530fae6b000d47c8674671")
+        );
+        assert_eq!(
+            m.files[0].hash.as_ref().unwrap().value.as_deref(),
+            Some("KSaO8M0iCtPF6YEr79P1dZsnomY=")
+        );
     }
 
     #[test]
@@ -456,15 +520,44 @@ mod tests {
     fn rejections() {
         let ok_head = "<assembly xmlns=\"urn:schemas-microsoft-com:asm.v3\">";
         assert_eq!(parse(b""), Err(ManifestError::Empty));
-        assert!(matches!(parse(&[0x00, 0xFF, 0x13, 0x37]), Err(ManifestError::Encoding(_) | ManifestError::Xml { .. } | ManifestError::NotAssembly(_))));
-        assert!(matches!(parse(b"<html/>"), Err(ManifestError::NotAssembly(_))));
-        assert_eq!(parse(format!("{ok_head}</assembly>").as_bytes()), Err(ManifestError::NoIdentity));
-        assert!(matches!(parse(format!("{ok_head}<assemblyIdentity name=\"a\"/>").as_bytes()), Err(ManifestError::Xml { .. })));
-        assert_eq!(parse(format!("{ok_head}<assemblyIdentity name=\"a\"/><file/></assembly>").as_bytes()), Err(ManifestError::FileWithoutName));
-        assert_eq!(parse(b"<!DOCTYPE x [<!ENTITY a \"b\">]><assembly/>"), Err(ManifestError::DocType));
-        let deep = format!("{ok_head}<assemblyIdentity name=\"a\"/>{}", "<x>".repeat(MAX_DEPTH + 1));
-        assert!(matches!(parse(deep.as_bytes()), Err(ManifestError::Limit(_))));
-        assert!(matches!(parse(format!("{ok_head}<assemblyIdentity name=\"&bogus;\"/></assembly>").as_bytes()), Ok(_) | Err(_)));
+        assert!(matches!(
+            parse(&[0x00, 0xFF, 0x13, 0x37]),
+            Err(ManifestError::Encoding(_)
+                | ManifestError::Xml { .. }
+                | ManifestError::NotAssembly(_))
+        ));
+        assert!(matches!(
+            parse(b"<html/>"),
+            Err(ManifestError::NotAssembly(_))
+        ));
+        assert_eq!(
+            parse(format!("{ok_head}</assembly>").as_bytes()),
+            Err(ManifestError::NoIdentity)
+        );
+        assert!(matches!(
+            parse(format!("{ok_head}<assemblyIdentity name=\"a\"/>").as_bytes()),
+            Err(ManifestError::Xml { .. })
+        ));
+        assert_eq!(
+            parse(format!("{ok_head}<assemblyIdentity name=\"a\"/><file/></assembly>").as_bytes()),
+            Err(ManifestError::FileWithoutName)
+        );
+        assert_eq!(
+            parse(b"<!DOCTYPE x [<!ENTITY a \"b\">]><assembly/>"),
+            Err(ManifestError::DocType)
+        );
+        let deep = format!(
+            "{ok_head}<assemblyIdentity name=\"a\"/>{}",
+            "<x>".repeat(MAX_DEPTH + 1)
+        );
+        assert!(matches!(
+            parse(deep.as_bytes()),
+            Err(ManifestError::Limit(_))
+        ));
+        assert!(matches!(
+            parse(format!("{ok_head}<assemblyIdentity name=\"&bogus;\"/></assembly>").as_bytes()),
+            Ok(_) | Err(_)
+        ));
     }
 
     #[test]
@@ -478,8 +571,19 @@ mod tests {
 
     #[test]
     fn names_stay_inside_the_component() {
-        assert_eq!(name_components("Amd64\\X.DPB").unwrap(), vec!["Amd64", "X.DPB"]);
-        for bad in ["..\\x", "a\\..\\..\\b", "\\abs", "C:\\x", "a\\\\b", "a/./b", "f.dll:stream"] {
+        assert_eq!(
+            name_components("Amd64\\X.DPB").unwrap(),
+            vec!["Amd64", "X.DPB"]
+        );
+        for bad in [
+            "..\\x",
+            "a\\..\\..\\b",
+            "\\abs",
+            "C:\\x",
+            "a\\\\b",
+            "a/./b",
+            "f.dll:stream",
+        ] {
             assert!(name_components(bad).is_err(), "{bad}");
         }
     }

@@ -21,10 +21,12 @@ pub const RN_BASE_MANIFEST: u16 = 1;
 /// Length of the known base manifest.
 pub const KNOWN_BASE_LEN: usize = 9066;
 /// SHA-256 of the known base manifest.
-pub const KNOWN_BASE_SHA256: &str = "0ad8f100f1c56f4a1aad990defade9191f7d5be929b930a04160ebbf99cd6b46";
+pub const KNOWN_BASE_SHA256: &str =
+    "0ad8f100f1c56f4a1aad990defade9191f7d5be929b930a04160ebbf99cd6b46";
 
 fn find<Pe: ImageNtHeaders>(data: &[u8]) -> Result<Vec<u8>, String> {
-    let file = object::read::pe::PeFile::<Pe>::parse(data).map_err(|e| format!("not a PE file ({e})"))?;
+    let file =
+        object::read::pe::PeFile::<Pe>::parse(data).map_err(|e| format!("not a PE file ({e})"))?;
     let sections = file.section_table();
     let rsrc = file
         .data_directories()
@@ -32,23 +34,31 @@ fn find<Pe: ImageNtHeaders>(data: &[u8]) -> Result<Vec<u8>, String> {
         .map_err(|e| format!("bad resource directory ({e})"))?
         .ok_or("the PE file has no resources")?;
     let pick = |entries: &[pe::ImageResourceDirectoryEntry], id: Option<u16>| {
-        entries.iter().find(|e| match (e.name_or_id(), id) {
-            (ResourceNameOrId::Id(x), Some(want)) => x == want,
-            (_, None) => true,
-            _ => false,
-        })
-        .copied()
+        entries
+            .iter()
+            .find(|e| match (e.name_or_id(), id) {
+                (ResourceNameOrId::Id(x), Some(want)) => x == want,
+                (_, None) => true,
+                _ => false,
+            })
+            .copied()
     };
-    let root = rsrc.root().map_err(|e| format!("bad resource directory ({e})"))?;
-    let ty = pick(root.entries, Some(RT_BASE_MANIFEST)).ok_or("no resource of type 614 (the base manifest)")?;
+    let root = rsrc
+        .root()
+        .map_err(|e| format!("bad resource directory ({e})"))?;
+    let ty = pick(root.entries, Some(RT_BASE_MANIFEST))
+        .ok_or("no resource of type 614 (the base manifest)")?;
     let names = match ty.data(rsrc).map_err(|e| e.to_string())? {
         ResourceDirectoryEntryData::Table(t) => t,
         _ => return Err("resource type 614 is not a directory".into()),
     };
-    let name = pick(names.entries, Some(RN_BASE_MANIFEST)).ok_or("no resource 614/1 (the base manifest)")?;
+    let name = pick(names.entries, Some(RN_BASE_MANIFEST))
+        .ok_or("no resource 614/1 (the base manifest)")?;
     let langs = match name.data(rsrc).map_err(|e| e.to_string())? {
         ResourceDirectoryEntryData::Table(t) => t,
-        ResourceDirectoryEntryData::Data(_) => return Err("resource 614/1 has no language level".into()),
+        ResourceDirectoryEntryData::Data(_) => {
+            return Err("resource 614/1 has no language level".into())
+        }
     };
     let lang = pick(langs.entries, None).ok_or("resource 614/1 has no language entry")?;
     let entry = match lang.data(rsrc).map_err(|e| e.to_string())? {
@@ -57,8 +67,13 @@ fn find<Pe: ImageNtHeaders>(data: &[u8]) -> Result<Vec<u8>, String> {
     };
     let rva = entry.offset_to_data.get(LE);
     let size = entry.size.get(LE) as usize;
-    let bytes = sections.pe_data_at(data, rva).ok_or("resource 614/1 points outside the file")?;
-    bytes.get(..size).map(<[u8]>::to_vec).ok_or_else(|| "resource 614/1 is cut short".to_string())
+    let bytes = sections
+        .pe_data_at(data, rva)
+        .ok_or("resource 614/1 points outside the file")?;
+    bytes
+        .get(..size)
+        .map(<[u8]>::to_vec)
+        .ok_or_else(|| "resource 614/1 is cut short".to_string())
 }
 
 /// The base manifest (resource 614/1) of a `wcp.dll` image.
@@ -72,7 +87,10 @@ pub fn base_manifest(dll: &[u8]) -> Result<Vec<u8>, String> {
 
 /// Compare a base with the known one: `None` when identical, else a warning.
 pub fn base_warning(base: &[u8]) -> Option<String> {
-    let digest = crate::format::digest::to_hex(&crate::hash::digest(crate::format::digest::Algorithm::Sha256, base));
+    let digest = crate::format::digest::to_hex(&crate::hash::digest(
+        crate::format::digest::Algorithm::Sha256,
+        base,
+    ));
     (base.len() != KNOWN_BASE_LEN || digest != KNOWN_BASE_SHA256).then(|| {
         format!(
             "the base manifest ({} bytes, SHA-256 {digest}) is not the known one ({KNOWN_BASE_LEN} bytes, SHA-256 {KNOWN_BASE_SHA256}); manifests are still checked after decoding",
@@ -90,16 +108,22 @@ mod tests {
         let payload = b"<?xml version=\"1.0\"?><assembly/>".repeat(50);
         let dll = crate::demo::pe::dll_with_resource(RT_BASE_MANIFEST, RN_BASE_MANIFEST, &payload);
         assert_eq!(base_manifest(&dll).unwrap(), payload);
-        assert!(base_warning(&payload).unwrap().contains("not the known one"));
+        assert!(base_warning(&payload)
+            .unwrap()
+            .contains("not the known one"));
     }
 
     #[test]
     fn rejections() {
         assert!(base_manifest(b"not a pe").unwrap_err().contains("not a PE"));
         let dll = crate::demo::pe::dll_with_resource(615, 1, b"x");
-        assert!(base_manifest(&dll).unwrap_err().contains("no resource of type 614"));
+        assert!(base_manifest(&dll)
+            .unwrap_err()
+            .contains("no resource of type 614"));
         let dll = crate::demo::pe::dll_with_resource(614, 2, b"x");
-        assert!(base_manifest(&dll).unwrap_err().contains("no resource 614/1"));
+        assert!(base_manifest(&dll)
+            .unwrap_err()
+            .contains("no resource 614/1"));
         let good = crate::demo::pe::dll_with_resource(614, 1, b"hello");
         for n in 0..good.len() {
             let _ = base_manifest(&good[..n]);

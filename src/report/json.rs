@@ -171,17 +171,29 @@ impl Report for Json {
     fn render(&self, a: &Audit, out: &mut dyn Write) -> io::Result<()> {
         let doc = Doc {
             schema_version: SCHEMA_VERSION,
-            tool: Tool { name: env!("CARGO_PKG_NAME"), version: env!("CARGO_PKG_VERSION") },
-            image: ImageW { input: &a.input, layout: a.layout, source: a.source, wim_image: a.source_info.as_deref() },
+            tool: Tool {
+                name: env!("CARGO_PKG_NAME"),
+                version: env!("CARGO_PKG_VERSION"),
+            },
+            image: ImageW {
+                input: &a.input,
+                layout: a.layout,
+                source: a.source,
+                wim_image: a.source_info.as_deref(),
+            },
             summary: summary(a),
             notes: &a.notes,
             repairs: a.repairs.as_ref().map(|r| {
-                let count = |f: fn(&crate::repair::Verdict) -> bool| r.items.iter().filter(|i| f(&i.verdict)).count();
+                let count = |f: fn(&crate::repair::Verdict) -> bool| {
+                    r.items.iter().filter(|i| f(&i.verdict)).count()
+                };
                 RepairSummary {
                     sources: &r.sources,
                     bad_payloads: r.items.len(),
                     repairable: count(|v| matches!(v, crate::repair::Verdict::Repairable { .. })),
-                    source_corrupt: count(|v| matches!(v, crate::repair::Verdict::SourceCorrupt { .. })),
+                    source_corrupt: count(|v| {
+                        matches!(v, crate::repair::Verdict::SourceCorrupt { .. })
+                    }),
                     no_source: count(|v| matches!(v, crate::repair::Verdict::NoSource)),
                     line: r.summary_line(),
                 }
@@ -191,7 +203,11 @@ impl Report for Json {
                 .iter()
                 .map(|f| {
                     let mut w = FindingW::from(f);
-                    w.repair = a.repairs.as_ref().and_then(|r| r.of(&f.component, f.file.as_deref()?)).map(|r| RepairW(&r.verdict));
+                    w.repair = a
+                        .repairs
+                        .as_ref()
+                        .and_then(|r| r.of(&f.component, f.file.as_deref()?))
+                        .map(|r| RepairW(&r.verdict));
                     w
                 })
                 .collect(),

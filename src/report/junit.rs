@@ -160,11 +160,26 @@ impl Report for Junit {
                 if let Some(d) = &f.actual {
                     body.push_str(&format!("\nactual: {}", to_base64(d)));
                 }
-                if let Some(r) = a.repairs.as_ref().and_then(|r| r.of(&f.component, f.file.as_deref()?)) {
+                if let Some(r) = a
+                    .repairs
+                    .as_ref()
+                    .and_then(|r| r.of(&f.component, f.file.as_deref()?))
+                {
                     body.push_str(&match &r.verdict {
-                        crate::repair::Verdict::Repairable { source, path } => format!("\nrepair: a good copy is in {source} ({path})"),
-                        crate::repair::Verdict::SourceCorrupt { sources } => format!("\nrepair: corrupt in {} as well", sources.iter().map(|s| s.0.as_str()).collect::<Vec<_>>().join(", ")),
-                        crate::repair::Verdict::NoSource => "\nrepair: missing replacement payload (no source has it)".into(),
+                        crate::repair::Verdict::Repairable { source, path } => {
+                            format!("\nrepair: a good copy is in {source} ({path})")
+                        }
+                        crate::repair::Verdict::SourceCorrupt { sources } => format!(
+                            "\nrepair: corrupt in {} as well",
+                            sources
+                                .iter()
+                                .map(|s| s.0.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                        crate::repair::Verdict::NoSource => {
+                            "\nrepair: missing replacement payload (no source has it)".into()
+                        }
                     });
                 }
                 writeln!(

@@ -204,7 +204,10 @@ fn result(f: &Finding, fail_on: &FailOn, repairs: Option<&crate::repair::Repairs
         map.retain(|_, v| !v.is_null());
         // With --source: where a good copy is, or that there is none.
         if let Some(r) = repairs.and_then(|r| r.of(&f.component, f.file.as_deref()?)) {
-            map.insert("repair".into(), serde_json::to_value(&r.verdict).unwrap_or(Value::Null));
+            map.insert(
+                "repair".into(),
+                serde_json::to_value(&r.verdict).unwrap_or(Value::Null),
+            );
         }
     }
     let mut res = json!({

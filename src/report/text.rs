@@ -94,18 +94,32 @@ impl Report for Text {
                         cbs_digest(f.expected.as_deref().unwrap_or_default())
                     )?;
                 }
-                _ => writeln!(out, "{marker}\t{}\t{}\t{}", category(f.kind), member(f), f.detail)?,
+                _ => writeln!(
+                    out,
+                    "{marker}\t{}\t{}\t{}",
+                    category(f.kind),
+                    member(f),
+                    f.detail
+                )?,
             }
-            if let Some(r) = a.repairs.as_ref().and_then(|r| r.of(&f.component, f.file.as_deref()?)) {
+            if let Some(r) = a
+                .repairs
+                .as_ref()
+                .and_then(|r| r.of(&f.component, f.file.as_deref()?))
+            {
                 match &r.verdict {
-                    crate::repair::Verdict::Repairable { source, path } => writeln!(out, "\tRepair: a good copy is in {source} ({path})")?,
+                    crate::repair::Verdict::Repairable { source, path } => {
+                        writeln!(out, "\tRepair: a good copy is in {source} ({path})")?
+                    }
                     crate::repair::Verdict::SourceCorrupt { sources } => {
                         for (s, why) in sources {
                             writeln!(out, "\tRepair: not from {s}: {why}")?;
                         }
                         writeln!(out, "Repair failed: Missing replacement payload.")?
                     }
-                    crate::repair::Verdict::NoSource => writeln!(out, "Repair failed: Missing replacement payload.")?,
+                    crate::repair::Verdict::NoSource => {
+                        writeln!(out, "Repair failed: Missing replacement payload.")?
+                    }
                 }
             }
             if let Some(reason) = &f.waived {
@@ -123,24 +137,53 @@ impl Report for Text {
         let missing = a.count(Kind::MissingPayload);
         writeln!(out, "Summary:")?;
         writeln!(out, "Operation: Detect only")?;
-        writeln!(out, "Total Detected Corruption:\t{}", manifest + manifest_missing + corrupt + missing)?;
+        writeln!(
+            out,
+            "Total Detected Corruption:\t{}",
+            manifest + manifest_missing + corrupt + missing
+        )?;
         writeln!(out, "\tCSI Manifest Corruption:\t{manifest}")?;
         writeln!(out, "\tCSI Manifest Missing:\t{manifest_missing}")?;
         writeln!(out, "\tCSI Payload Corruption:\t{corrupt}")?;
         writeln!(out, "\tCSI Payload Missing:\t{missing}")?;
-        writeln!(out, "Not verified:\t{}", a.count(Kind::Unverifiable) + a.count(Kind::Unreadable))?;
+        writeln!(
+            out,
+            "Not verified:\t{}",
+            a.count(Kind::Unverifiable) + a.count(Kind::Unreadable)
+        )?;
         writeln!(out, "\tUnverifiable:\t{}", a.count(Kind::Unverifiable))?;
         writeln!(out, "\tUnreadable:\t{}", a.count(Kind::Unreadable))?;
-        writeln!(out, "Warnings:\t{}", a.count(Kind::KeyformMismatch) + a.count(Kind::OrphanManifest))?;
-        writeln!(out, "Payloads absent by design:\t{}", a.count(Kind::PayloadAbsentByDesign))?;
+        writeln!(
+            out,
+            "Warnings:\t{}",
+            a.count(Kind::KeyformMismatch) + a.count(Kind::OrphanManifest)
+        )?;
+        writeln!(
+            out,
+            "Payloads absent by design:\t{}",
+            a.count(Kind::PayloadAbsentByDesign)
+        )?;
         writeln!(out)?;
         let t = &a.totals;
-        writeln!(out, "Manifests:\t{} ({} compressed)", t.manifests, t.manifests_compressed)?;
+        writeln!(
+            out,
+            "Manifests:\t{} ({} compressed)",
+            t.manifests, t.manifests_compressed
+        )?;
         writeln!(out, "Components with payloads:\t{}", t.components)?;
         writeln!(out, "Payload files:\t{}", t.payload_files)?;
         let secs = a.elapsed.as_secs_f64().max(1e-9);
-        writeln!(out, "Bytes hashed:\t{} ({})", t.bytes_hashed, human_bytes(t.bytes_hashed))?;
-        writeln!(out, "Elapsed:\t{secs:.2} s ({}/s)", human_bytes((t.bytes_hashed as f64 / secs) as u64))?;
+        writeln!(
+            out,
+            "Bytes hashed:\t{} ({})",
+            t.bytes_hashed,
+            human_bytes(t.bytes_hashed)
+        )?;
+        writeln!(
+            out,
+            "Elapsed:\t{secs:.2} s ({}/s)",
+            human_bytes((t.bytes_hashed as f64 / secs) as u64)
+        )?;
         if let Some(r) = &a.repairs {
             writeln!(out, "Repair:\t{}", r.summary_line())?;
         }

@@ -14,26 +14,43 @@ const MAX_WCP: usize = 64 << 20;
 
 /// A base manifest from bytes the user gave: a `wcp.dll` (starts with `MZ`) or raw XML.
 pub fn from_file_bytes(bytes: Vec<u8>, origin: String) -> Result<Base, String> {
-    let bytes = if bytes.starts_with(b"MZ") { pe::base_manifest(&bytes)? } else { bytes };
-    Ok(Base { bytes: Arc::new(bytes), origin })
+    let bytes = if bytes.starts_with(b"MZ") {
+        pe::base_manifest(&bytes)?
+    } else {
+        bytes
+    };
+    Ok(Base {
+        bytes: Arc::new(bytes),
+        origin,
+    })
 }
 
 /// Order keyform versions numerically (`10.0.17763.1911` > `10.0.17763.379`).
 fn version_key(keyform: &str) -> Vec<u64> {
-    keyform.split('_').nth(3).unwrap_or("").split('.').map(|p| p.parse().unwrap_or(0)).collect()
+    keyform
+        .split('_')
+        .nth(3)
+        .unwrap_or("")
+        .split('.')
+        .map(|p| p.parse().unwrap_or(0))
+        .collect()
 }
 
 /// Look for the newest servicing stack's wcp.dll in the image and read its base manifest.
 /// `Ok(None)` when the image has no servicing stack.
 pub fn find(image: &Image) -> Result<Option<Base>, String> {
     let ws = image.winsxs();
-    let Ok(top) = image.source.list(&ws) else { return Ok(None) };
+    let Ok(top) = image.source.list(&ws) else {
+        return Ok(None);
+    };
     let mut stacks: Vec<_> = top
         .iter()
         .filter(|e| e.kind == EntryKind::Dir)
         .filter(|e| {
             let n = e.name.to_ascii_lowercase();
-            ["amd64_", "x86_", "arm64_"].iter().any(|a| n.starts_with(&format!("{a}microsoft-windows-servicingstack_")))
+            ["amd64_", "x86_", "arm64_"]
+                .iter()
+                .any(|a| n.starts_with(&format!("{a}microsoft-windows-servicingstack_")))
         })
         .collect();
     stacks.sort_by_key(|e| std::cmp::Reverse((version_key(&e.name), e.name.starts_with("amd64"))));
@@ -41,8 +58,13 @@ pub fn find(image: &Image) -> Result<Option<Base>, String> {
     for stack in stacks {
         let mut dir = ws.clone();
         dir.push(&stack.name);
-        let Ok(files) = image.source.list(&dir) else { continue };
-        let Some(wcp) = crate::store::find(&files, "wcp.dll").filter(|e| e.kind == EntryKind::File) else { continue };
+        let Ok(files) = image.source.list(&dir) else {
+            continue;
+        };
+        let Some(wcp) = crate::store::find(&files, "wcp.dll").filter(|e| e.kind == EntryKind::File)
+        else {
+            continue;
+        };
         let mut path = dir.clone();
         path.push(&wcp.name);
         let origin = image.source.display_path(&path);
@@ -62,7 +84,12 @@ pub fn find(image: &Image) -> Result<Option<Base>, String> {
             }
         };
         match pe::base_manifest(&bytes) {
-            Ok(b) => return Ok(Some(Base { bytes: Arc::new(b), origin })),
+            Ok(b) => {
+                return Ok(Some(Base {
+                    bytes: Arc::new(b),
+                    origin,
+                }))
+            }
             Err(e) => last_err = Some(format!("{origin}: {e}")),
         }
     }

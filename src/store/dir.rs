@@ -52,7 +52,11 @@ impl ImageSource for DirSource {
             } else {
                 EntryKind::Other
             };
-            let size = if kind == EntryKind::File { entry.metadata().map(|m| m.len()).unwrap_or(0) } else { 0 };
+            let size = if kind == EntryKind::File {
+                entry.metadata().map(|m| m.len()).unwrap_or(0)
+            } else {
+                0
+            };
             // Names that are not valid Unicode cannot match a manifest name; keep them visible.
             let name = entry.file_name().to_string_lossy().into_owned();
             out.push(DirEntry { name, kind, size });

@@ -132,12 +132,17 @@ fn split_index(path: &Path) -> (PathBuf, Option<u32>) {
 
 /// Find `name` in a listing, exactly first, then ignoring ASCII case.
 pub fn find<'a>(entries: &'a [DirEntry], name: &str) -> Option<&'a DirEntry> {
-    entries.iter().find(|e| e.name == name).or_else(|| entries.iter().find(|e| e.name.eq_ignore_ascii_case(name)))
+    entries
+        .iter()
+        .find(|e| e.name == name)
+        .or_else(|| entries.iter().find(|e| e.name.eq_ignore_ascii_case(name)))
 }
 
 fn has_dir(source: &dyn ImageSource, dir: &[&str], name: &str) -> Option<String> {
     let entries = source.list(dir).ok()?;
-    find(&entries, name).filter(|e| e.kind == EntryKind::Dir).map(|e| e.name.clone())
+    find(&entries, name)
+        .filter(|e| e.kind == EntryKind::Dir)
+        .map(|e| e.name.clone())
 }
 
 impl Image {
@@ -147,16 +152,27 @@ impl Image {
         let (file, suffix) = split_index(path);
         if file.is_file() && wim::is_wim(&file) {
             let index = match (suffix, index) {
-                (Some(a), Some(b)) if a != b => return Err(Error::Usage(format!("{} names image {a}, --index says {b}", path.display()))),
+                (Some(a), Some(b)) if a != b => {
+                    return Err(Error::Usage(format!(
+                        "{} names image {a}, --index says {b}",
+                        path.display()
+                    )))
+                }
                 (Some(a), _) | (None, Some(a)) => a,
                 (None, None) => 1,
             };
-            let source = wim::WimSource::open(&file, index).map_err(|e| Error::NotAnImage { path: path.into(), reason: e.to_string() })?;
+            let source = wim::WimSource::open(&file, index).map_err(|e| Error::NotAnImage {
+                path: path.into(),
+                reason: e.to_string(),
+            })?;
             let label = format!("{}:{index}", file.display());
             return Image::detect(Box::new(source), Path::new(&label));
         }
         if index.is_some() {
-            return Err(Error::Usage(format!("--index applies to WIM/ESD archives; {} is not one", path.display())));
+            return Err(Error::Usage(format!(
+                "--index applies to WIM/ESD archives; {} is not one",
+                path.display()
+            )));
         }
         Image::open_dir(path)
     }
@@ -169,14 +185,19 @@ impl Image {
             reason: format!("cannot open it ({e})"),
         })?;
         if !meta.is_dir() {
-            return Err(Error::NotAnImage { path: path.into(), reason: "it is not a folder".into() });
+            return Err(Error::NotAnImage {
+                path: path.into(),
+                reason: "it is not a folder".into(),
+            });
         }
         let source = dir::DirSource::new(path.to_path_buf());
         Image::detect(Box::new(source), path)
     }
 
     fn detect(source: Box<dyn ImageSource>, input: &Path) -> Result<Image> {
-        let (layout, windows, winsxs) = if let Some(w) = has_dir(&*source, &[], "Windows").filter(|w| has_dir(&*source, &[w], "WinSxS").is_some()) {
+        let (layout, windows, winsxs) = if let Some(w) = has_dir(&*source, &[], "Windows")
+            .filter(|w| has_dir(&*source, &[w], "WinSxS").is_some())
+        {
             let s = has_dir(&*source, &[&w], "WinSxS").unwrap_or_default();
             (Layout::Root, Some(vec![w.clone()]), vec![w, s])
         } else if let Some(s) = has_dir(&*source, &[], "WinSxS") {
@@ -189,7 +210,13 @@ impl Image {
                 reason: "found neither Windows\\WinSxS, WinSxS nor Manifests in it (give the image root, its Windows folder or its WinSxS folder)".into(),
             });
         };
-        let image = Image { source, input: input.into(), layout, winsxs, windows };
+        let image = Image {
+            source,
+            input: input.into(),
+            layout,
+            winsxs,
+            windows,
+        };
         let ws: Vec<&str> = image.winsxs.iter().map(String::as_str).collect();
         if has_dir(&*image.source, &ws, "Manifests").is_none() {
             return Err(Error::NotAnImage {
@@ -228,7 +255,11 @@ pub enum Resolved {
 impl<'a> FolderResolver<'a> {
     /// A resolver for the folder `base` (components from the source root).
     pub fn new(source: &'a dyn ImageSource, base: Vec<&'a str>) -> Self {
-        FolderResolver { source, base, listings: HashMap::new() }
+        FolderResolver {
+            source,
+            base,
+            listings: HashMap::new(),
+        }
     }
 
     fn listing(&mut self, rel: &[String]) -> Result<Option<&Vec<DirEntry>>, String> {
@@ -238,7 +269,12 @@ impl<'a> FolderResolver<'a> {
             let listed = match self.source.list(&path) {
                 Ok(l) => Some(l),
                 Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-                Err(e) => return Err(format!("cannot list {}: {e}", self.source.display_path(&path))),
+                Err(e) => {
+                    return Err(format!(
+                        "cannot list {}: {e}",
+                        self.source.display_path(&path)
+                    ))
+                }
             };
             self.listings.insert(rel.to_vec(), listed);
         }
@@ -254,7 +290,9 @@ impl<'a> FolderResolver<'a> {
                 Ok(None) => return Resolved::Missing,
                 Err(e) => return Resolved::Error(e),
             };
-            let Some(entry) = find(entries, part).cloned() else { return Resolved::Missing };
+            let Some(entry) = find(entries, part).cloned() else {
+                return Resolved::Missing;
+            };
             stored.push(entry.name.clone());
             if i + 1 == parts.len() {
                 return Resolved::Found(stored, entry);

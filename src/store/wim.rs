@@ -53,7 +53,9 @@ fn wim_err(path: &Path, e: sxs_wim::Error) -> io::Error {
 
 /// The images an archive holds, from its XML data.
 pub fn images(wim: &Wim<File>) -> Vec<WimImageInfo> {
-    let Ok(xml) = wim.xml_info() else { return Vec::new() };
+    let Ok(xml) = wim.xml_info() else {
+        return Vec::new();
+    };
     xml.images
         .iter()
         .map(|i| WimImageInfo {
@@ -70,14 +72,22 @@ pub fn images(wim: &Wim<File>) -> Vec<WimImageInfo> {
 
 fn version_string(v: &sxs_wim::xml::WindowsVersion) -> Option<String> {
     let major = v.major?;
-    Some(format!("{major}.{}.{}.{}", v.minor.unwrap_or(0), v.build.unwrap_or(0), v.spbuild.unwrap_or(0)))
+    Some(format!(
+        "{major}.{}.{}.{}",
+        v.minor.unwrap_or(0),
+        v.build.unwrap_or(0),
+        v.spbuild.unwrap_or(0)
+    ))
 }
 
 /// Whether a file is a WIM/ESD archive (by its magic).
 pub fn is_wim(path: &Path) -> bool {
     use std::io::Read;
     let mut magic = [0u8; 8];
-    File::open(path).and_then(|mut f| f.read_exact(&mut magic)).is_ok() && &magic == b"MSWIM\0\0\0"
+    File::open(path)
+        .and_then(|mut f| f.read_exact(&mut magic))
+        .is_ok()
+        && &magic == b"MSWIM\0\0\0"
 }
 
 /// Open an archive only (for `info`).
@@ -91,10 +101,21 @@ impl WimSource {
         let wim = open_archive(path)?;
         let count = wim.image_count();
         if index == 0 || index > count {
-            return Err(io::Error::new(io::ErrorKind::NotFound, format!("{} holds {count} image(s); there is no image {index}", path.display())));
+            return Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                format!(
+                    "{} holds {count} image(s); there is no image {index}",
+                    path.display()
+                ),
+            ));
         }
         let image = wim.image(index).map_err(|e| wim_err(path, e))?;
-        Ok(WimSource { wim, image, index, label: format!("{}:{index}", path.display()) })
+        Ok(WimSource {
+            wim,
+            image,
+            index,
+            label: format!("{}:{index}", path.display()),
+        })
     }
 
     /// The chosen image's 1-based index.
@@ -111,13 +132,20 @@ impl WimSource {
         self.image
             .lookup(path)
             .and_then(|i| self.image.entries.get(i))
-            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("{} not found in the image", self.display_path(path))))
+            .ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::NotFound,
+                    format!("{} not found in the image", self.display_path(path)),
+                )
+            })
     }
 }
 
 impl ImageSource for WimSource {
     fn list(&self, dir: &[&str]) -> io::Result<Vec<DirEntry>> {
-        let i = self.image.lookup(dir).ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no such folder in the image"))?;
+        let i = self.image.lookup(dir).ok_or_else(|| {
+            io::Error::new(io::ErrorKind::NotFound, "no such folder in the image")
+        })?;
         if !self.image.entries.get(i).is_some_and(|e| e.is_dir) {
             return Err(io::Error::new(io::ErrorKind::NotADirectory, "not a folder"));
         }
@@ -133,7 +161,11 @@ impl ImageSource for WimSource {
                 } else {
                     EntryKind::File
                 };
-                DirEntry { name: e.name.clone(), kind, size: e.size }
+                DirEntry {
+                    name: e.name.clone(),
+                    kind,
+                    size: e.size,
+                }
             })
             .collect())
     }
@@ -143,9 +175,13 @@ impl ImageSource for WimSource {
         let hash = entry.hash.unwrap_or([0; 20]);
         let read = SCRATCH.with(|s| self.wim.read_blob_with(&mut s.borrow_mut(), &hash, sink));
         match read {
-            Ok(r) => Ok(ReadInfo { container_ok: Some(r.hash_ok) }),
+            Ok(r) => Ok(ReadInfo {
+                container_ok: Some(r.hash_ok),
+            }),
             Err(sxs_wim::Error::Io { source, .. }) => Err(source),
-            Err(e) => Err(io::Error::other(format!("the archive cannot give this file: {e}"))),
+            Err(e) => Err(io::Error::other(format!(
+                "the archive cannot give this file: {e}"
+            ))),
         }
     }
 
@@ -160,7 +196,11 @@ impl ImageSource for WimSource {
             Location::Solid { run, offset, .. } => (run as u64, offset),
             _ => (u64::MAX - blob.reshdr.offset, 0),
         };
-        Some(ContentId { group, offset, id: hash })
+        Some(ContentId {
+            group,
+            offset,
+            id: hash,
+        })
     }
 
     fn kind(&self) -> &'static str {
@@ -175,8 +215,14 @@ impl ImageSource for WimSource {
             self.index,
             images.len(),
             me.name.as_deref().unwrap_or("(no name)"),
-            me.edition.as_deref().map(|e| format!(", edition {e}")).unwrap_or_default(),
-            me.version.as_deref().map(|v| format!(", build {v}")).unwrap_or_default()
+            me.edition
+                .as_deref()
+                .map(|e| format!(", edition {e}"))
+                .unwrap_or_default(),
+            me.version
+                .as_deref()
+                .map(|v| format!(", build {v}"))
+                .unwrap_or_default()
         ))
     }
 }

@@ -35,7 +35,12 @@ fn each_planted_fault_is_found_exactly_with_its_exit_code() {
         (Fault::EscapingName, 4),
     ];
     for (i, (fault, code)) in cases.into_iter().enumerate() {
-        let spec = Spec { seed: 100 + i as u64, scale: Scale::Tiny, faults: vec![Fault::FlipByte, fault], compress: true };
+        let spec = Spec {
+            seed: 100 + i as u64,
+            scale: Scale::Tiny,
+            faults: vec![Fault::FlipByte, fault],
+            compress: true,
+        };
         let img = TestImage::build(&spec);
         let (got, json, stderr) = audit_json(img.root(), &["--threads", "2"]);
         assert_eq!(triples(&json), planted(&img.built), "{fault:?}");
@@ -45,11 +50,19 @@ fn each_planted_fault_is_found_exactly_with_its_exit_code() {
 
 #[test]
 fn hash_mismatch_reports_both_digests() {
-    let img = TestImage::build(&Spec { seed: 7, scale: Scale::Tiny, faults: vec![Fault::FlipByte], compress: true });
+    let img = TestImage::build(&Spec {
+        seed: 7,
+        scale: Scale::Tiny,
+        faults: vec![Fault::FlipByte],
+        compress: true,
+    });
     let (_, json, _) = audit_json(img.root(), &[]);
     let f = &json["findings"][0];
     assert_eq!(f["kind"], "hash_mismatch");
-    assert_eq!(f["component"], "amd64_microsoft-windows-classpnp_31bf3856ad364e35_10.0.17763.1911_none_62d03c227e118f87");
+    assert_eq!(
+        f["component"],
+        "amd64_microsoft-windows-classpnp_31bf3856ad364e35_10.0.17763.1911_none_62d03c227e118f87"
+    );
     assert_eq!(f["path"], "Windows/WinSxS/amd64_microsoft-windows-classpnp_31bf3856ad364e35_10.0.17763.1911_none_62d03c227e118f87/classpnp.sys");
     assert_eq!(f["algorithm"], "sha256");
     let exp = f["expected"].as_str().unwrap();
@@ -60,8 +73,16 @@ fn hash_mismatch_reports_both_digests() {
     // The text report speaks CBS.log.
     let out = sxsaudit(&["audit", img.root().to_str().unwrap(), "--no-progress"]);
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.contains("(p)\tCSI Payload Corrupt\tamd64_microsoft-windows-classpnp_"), "{text}");
-    assert!(text.contains(&format!("Found: {{l:32 b:{act}}} Expected: {{l:32 b:{exp}}}")), "{text}");
+    assert!(
+        text.contains("(p)\tCSI Payload Corrupt\tamd64_microsoft-windows-classpnp_"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "Found: {{l:32 b:{act}}} Expected: {{l:32 b:{exp}}}"
+        )),
+        "{text}"
+    );
     assert!(text.contains("\tCSI Payload Corruption:\t1"), "{text}");
 }
 
@@ -69,7 +90,8 @@ fn hash_mismatch_reports_both_digests() {
 fn root_windows_and_winsxs_give_the_same_report() {
     // The WinSxS level cannot reach the hives, so no fault that only the servicing state explains.
     let mut spec = Spec::demo(Scale::Tiny, 5);
-    spec.faults.retain(|f| !matches!(f, Fault::Superseded | Fault::PayloadRemoved));
+    spec.faults
+        .retain(|f| !matches!(f, Fault::Superseded | Fault::PayloadRemoved));
     let img = TestImage::build(&spec);
     let (c1, j1, _) = audit_json(img.root(), &[]);
     let (c2, j2, _) = audit_json(&img.root().join("Windows"), &[]);
@@ -87,7 +109,8 @@ fn root_windows_and_winsxs_give_the_same_report() {
 fn json_is_byte_identical_across_runs_and_thread_counts() {
     let img = TestImage::build(&Spec::demo(Scale::Small, 17763));
     let dir = img.root().to_str().unwrap();
-    let run = |threads: &str| sxsaudit(&["audit", dir, "--format", "json", "--threads", threads]).stdout;
+    let run =
+        |threads: &str| sxsaudit(&["audit", dir, "--format", "json", "--threads", threads]).stdout;
     let one = run("1");
     assert!(!one.is_empty());
     assert_eq!(one, run("2"));
@@ -97,10 +120,23 @@ fn json_is_byte_identical_across_runs_and_thread_counts() {
 
 #[test]
 fn output_file_and_quiet() {
-    let img = TestImage::build(&Spec { seed: 3, scale: Scale::Tiny, faults: vec![Fault::DeletePayload], compress: true });
+    let img = TestImage::build(&Spec {
+        seed: 3,
+        scale: Scale::Tiny,
+        faults: vec![Fault::DeletePayload],
+        compress: true,
+    });
     let out_dir = tempfile::tempdir().unwrap();
     let report = out_dir.path().join("r.json");
-    let out = sxsaudit(&["audit", img.root().to_str().unwrap(), "--format", "json", "-o", report.to_str().unwrap(), "--quiet"]);
+    let out = sxsaudit(&[
+        "audit",
+        img.root().to_str().unwrap(),
+        "--format",
+        "json",
+        "-o",
+        report.to_str().unwrap(),
+        "--quiet",
+    ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(out.stdout.is_empty());
     let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
@@ -122,8 +158,20 @@ fn differential_folders_are_never_compared() {
 
 #[test]
 fn demo_command_checks_itself() {
-    let out = sxsaudit(&["demo", "--scale", "tiny", "--format", "json", "--no-progress"]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = sxsaudit(&[
+        "demo",
+        "--scale",
+        "tiny",
+        "--format",
+        "json",
+        "--no-progress",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(json["summary"]["hash_mismatch"].as_u64().unwrap() >= 3);
     assert!(String::from_utf8_lossy(&out.stderr).contains("found exactly the"));

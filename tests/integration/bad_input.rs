@@ -11,7 +11,11 @@ use crate::util::*;
 fn not_an_image_exits_66_with_a_clear_message() {
     let dir = tempfile::tempdir().unwrap();
     fs::create_dir(dir.path().join("Users")).unwrap();
-    for path in [dir.path().to_path_buf(), dir.path().join("missing"), dir.path().join("Users")] {
+    for path in [
+        dir.path().to_path_buf(),
+        dir.path().join("missing"),
+        dir.path().join("Users"),
+    ] {
         let out = sxsaudit(&["audit", path.to_str().unwrap()]);
         assert_eq!(out.status.code(), Some(66));
         let err = String::from_utf8_lossy(&out.stderr);
@@ -36,8 +40,14 @@ fn empty_manifests_folder_verifies_nothing() {
 #[test]
 fn usage_errors_exit_64() {
     assert_eq!(sxsaudit(&["audit"]).status.code(), Some(64));
-    assert_eq!(sxsaudit(&["audit", ".", "--format", "yaml"]).status.code(), Some(64));
-    assert_eq!(sxsaudit(&["audit", ".", "--threads", "many"]).status.code(), Some(64));
+    assert_eq!(
+        sxsaudit(&["audit", ".", "--format", "yaml"]).status.code(),
+        Some(64)
+    );
+    assert_eq!(
+        sxsaudit(&["audit", ".", "--threads", "many"]).status.code(),
+        Some(64)
+    );
     assert_eq!(sxsaudit(&["frobnicate"]).status.code(), Some(64));
     let help = sxsaudit(&["audit", "--help"]);
     assert_eq!(help.status.code(), Some(0));
@@ -48,22 +58,41 @@ fn usage_errors_exit_64() {
 fn binary_garbage_manifest_is_corrupt_and_the_rest_is_checked() {
     let img = TestImage::build(&Spec::clean(Scale::Tiny, 21));
     let victim = &img.built.components[3].keyform;
-    fs::write(img.winsxs().join("Manifests").join(format!("{victim}.manifest")), (0..4096u32).map(|i| (i * 7919 % 251) as u8).collect::<Vec<_>>()).unwrap();
+    fs::write(
+        img.winsxs()
+            .join("Manifests")
+            .join(format!("{victim}.manifest")),
+        (0..4096u32)
+            .map(|i| (i * 7919 % 251) as u8)
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
     let (code, json, _) = audit_json(img.root(), &[]);
     assert_eq!(code, 4);
-    assert_eq!(triples(&json), vec![("manifest_corrupt".into(), victim.clone(), None)]);
+    assert_eq!(
+        triples(&json),
+        vec![("manifest_corrupt".into(), victim.clone(), None)]
+    );
     assert!(json["summary"]["bytes_hashed"].as_u64().unwrap() > 0);
 }
 
 #[test]
 fn names_that_climb_out_are_corrupt_and_never_read() {
-    let img = TestImage::build(&Spec { seed: 4, scale: Scale::Tiny, faults: vec![Fault::EscapingName], compress: true });
+    let img = TestImage::build(&Spec {
+        seed: 4,
+        scale: Scale::Tiny,
+        faults: vec![Fault::EscapingName],
+        compress: true,
+    });
     // The file the name points at exists: it must still not be read.
     fs::write(img.root().join("Windows/System32/evil.dll"), b"x").unwrap();
     let (code, json, _) = audit_json(img.root(), &[]);
     assert_eq!(code, 4);
     assert_eq!(triples(&json), planted(&img.built));
-    assert!(json["findings"][0]["detail"].as_str().unwrap().contains("does not stay inside the component folder"));
+    assert!(json["findings"][0]["detail"]
+        .as_str()
+        .unwrap()
+        .contains("does not stay inside the component folder"));
 }
 
 #[cfg(unix)]
@@ -73,10 +102,23 @@ fn symlinks_are_never_followed() {
     let img = TestImage::build(&Spec::clean(Scale::Tiny, 8));
     let outside = tempfile::tempdir().unwrap();
     fs::write(outside.path().join("secret.dll"), b"outside the image").unwrap();
-    let withfiles: Vec<_> = img.built.components.iter().filter(|c| !c.files.is_empty() && !c.files[0].name.contains('\\')).collect();
+    let withfiles: Vec<_> = img
+        .built
+        .components
+        .iter()
+        .filter(|c| !c.files.is_empty() && !c.files[0].name.contains('\\'))
+        .collect();
     // 1. A payload replaced by a link out of the image.
     let a = withfiles[0];
-    let mut disk = fs::read_dir(img.winsxs().join(&a.keyform)).unwrap().map(|e| e.unwrap().path()).filter(|p| p.file_name().unwrap().to_string_lossy().eq_ignore_ascii_case(&a.files[0].name));
+    let mut disk = fs::read_dir(img.winsxs().join(&a.keyform))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .eq_ignore_ascii_case(&a.files[0].name)
+        });
     let target = disk.next().unwrap();
     fs::remove_file(&target).unwrap();
     symlink(outside.path().join("secret.dll"), &target).unwrap();
@@ -87,7 +129,15 @@ fn symlinks_are_never_followed() {
     // 3. A link loop inside the store, and a payload that is a link to itself.
     symlink(img.winsxs(), img.winsxs().join("loop")).unwrap();
     let c = withfiles[2];
-    let mut disk = fs::read_dir(img.winsxs().join(&c.keyform)).unwrap().map(|e| e.unwrap().path()).filter(|p| p.file_name().unwrap().to_string_lossy().eq_ignore_ascii_case(&c.files[0].name));
+    let mut disk = fs::read_dir(img.winsxs().join(&c.keyform))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .eq_ignore_ascii_case(&c.files[0].name)
+        });
     let self_link = disk.next().unwrap();
     fs::remove_file(&self_link).unwrap();
     symlink(&self_link, &self_link).unwrap();
@@ -95,9 +145,14 @@ fn symlinks_are_never_followed() {
     let (code, json, _) = audit_json(img.root(), &[]);
     assert_eq!(code, 4, "{json:#}");
     let findings = json["findings"].as_array().unwrap();
-    let unreadable: Vec<_> = findings.iter().filter(|f| f["kind"] == "unreadable").collect();
+    let unreadable: Vec<_> = findings
+        .iter()
+        .filter(|f| f["kind"] == "unreadable")
+        .collect();
     assert_eq!(unreadable.len(), 1 + b.files.len() + 1, "{json:#}");
-    assert!(unreadable.iter().all(|f| f["detail"].as_str().unwrap().contains("symbolic link")));
+    assert!(unreadable
+        .iter()
+        .all(|f| f["detail"].as_str().unwrap().contains("symbolic link")));
     assert_eq!(findings.len(), unreadable.len());
 }
 
@@ -106,15 +161,32 @@ fn symlinks_are_never_followed() {
 fn unreadable_payloads_are_reported_with_the_os_message() {
     use std::os::unix::fs::PermissionsExt;
     let img = TestImage::build(&Spec::clean(Scale::Tiny, 9));
-    let plain: Vec<_> = img.built.components.iter().filter(|c| !c.files.is_empty() && !c.files[0].name.contains('\\')).collect();
+    let plain: Vec<_> = img
+        .built
+        .components
+        .iter()
+        .filter(|c| !c.files.is_empty() && !c.files[0].name.contains('\\'))
+        .collect();
     let path_of = |c: &sxsaudit::demo::Component| {
-        fs::read_dir(img.winsxs().join(&c.keyform)).unwrap().map(|e| e.unwrap().path()).find(|p| p.file_name().unwrap().to_string_lossy().eq_ignore_ascii_case(&c.files[0].name)).unwrap()
+        fs::read_dir(img.winsxs().join(&c.keyform))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .eq_ignore_ascii_case(&c.files[0].name)
+            })
+            .unwrap()
     };
     // A socket where a payload should be: open() fails with a real OS error, even for root.
     let sock = path_of(plain[0]);
     fs::remove_file(&sock).unwrap();
     // Socket paths are limited to 108 bytes: bind in a short folder, then move it into place.
-    let short = tempfile::Builder::new().prefix("s").tempdir_in("/tmp").unwrap();
+    let short = tempfile::Builder::new()
+        .prefix("s")
+        .tempdir_in("/tmp")
+        .unwrap();
     let _listener = std::os::unix::net::UnixListener::bind(short.path().join("s")).unwrap();
     fs::rename(short.path().join("s"), &sock).unwrap();
     // Permission removed: unreadable unless we run as root, which reads anyway.
@@ -124,14 +196,32 @@ fn unreadable_payloads_are_reported_with_the_os_message() {
     let (code, json, _) = audit_json(img.root(), &[]);
     fs::set_permissions(&locked, fs::Permissions::from_mode(0o644)).unwrap();
     assert_eq!(code, 4);
-    let unreadable: Vec<_> = json["findings"].as_array().unwrap().iter().filter(|f| f["kind"] == "unreadable").cloned().collect();
-    assert_eq!(unreadable[0]["component"].as_str(), Some(plain[0].keyform.as_str()), "{json:#}");
-    assert!(unreadable[0]["detail"].as_str().unwrap().contains("not a regular file"));
+    let unreadable: Vec<_> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == "unreadable")
+        .cloned()
+        .collect();
+    assert_eq!(
+        unreadable[0]["component"].as_str(),
+        Some(plain[0].keyform.as_str()),
+        "{json:#}"
+    );
+    assert!(unreadable[0]["detail"]
+        .as_str()
+        .unwrap()
+        .contains("not a regular file"));
     if root_reads_anyway {
         eprintln!("skipped: permission check (running as root, which reads mode-000 files)");
         assert_eq!(unreadable.len(), 1, "{json:#}");
     } else {
         assert_eq!(unreadable.len(), 2, "{json:#}");
-        assert!(unreadable.iter().any(|f| f["detail"].as_str().unwrap().contains("ermission denied")), "{json:#}");
+        assert!(
+            unreadable
+                .iter()
+                .any(|f| f["detail"].as_str().unwrap().contains("ermission denied")),
+            "{json:#}"
+        );
     }
 }

@@ -15,19 +15,37 @@ fn vc90_image(realdata: &Path, dest: &Path) -> Vec<(String, Vec<PathBuf>)> {
     let mut laid = Vec::new();
     for arch in ["x64", "x86"] {
         let arch_dir = realdata.join("win32-sxs-vc90-9.0.30729.6161").join(arch);
-        let mut dirs: Vec<_> = fs::read_dir(&arch_dir).unwrap().map(|e| e.unwrap().path()).collect();
+        let mut dirs: Vec<_> = fs::read_dir(&arch_dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
         dirs.sort();
         for dir in dirs {
-            let mut files: Vec<_> = fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+            let mut files: Vec<_> = fs::read_dir(&dir)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .collect();
             files.sort();
-            let Some(manifest) = files.iter().find(|p| p.extension().is_some_and(|e| e == "manifest")) else { continue };
+            let Some(manifest) = files
+                .iter()
+                .find(|p| p.extension().is_some_and(|e| e == "manifest"))
+            else {
+                continue;
+            };
             let bytes = fs::read(manifest).unwrap();
             let parsed = sxsaudit::format::manifest::parse(&bytes).unwrap();
             let keyform = sxsaudit::format::keyform::keyform(&parsed.identity);
-            fs::write(winsxs.join("Manifests").join(format!("{keyform}.manifest")), &bytes).unwrap();
+            fs::write(
+                winsxs.join("Manifests").join(format!("{keyform}.manifest")),
+                &bytes,
+            )
+            .unwrap();
             fs::create_dir_all(winsxs.join(&keyform)).unwrap();
             let mut payloads = Vec::new();
-            for f in files.iter().filter(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("dll"))) {
+            for f in files
+                .iter()
+                .filter(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("dll")))
+            {
                 let to = winsxs.join(&keyform).join(f.file_name().unwrap());
                 fs::copy(f, &to).unwrap();
                 payloads.push(to);
@@ -51,22 +69,45 @@ fn vc90_assemblies_audit_clean_then_exactly_one_finding_per_fault() {
     assert_eq!(json["findings"].as_array().unwrap().len(), 0, "{json:#}");
 
     // One flipped byte in msvcr90.dll (x64).
-    let (crt, payloads) = laid.iter().find(|(k, _)| k.starts_with("amd64_microsoft.vc90.crt_")).unwrap();
-    let msvcr = payloads.iter().find(|p| p.file_name().unwrap() == "msvcr90.dll").unwrap();
+    let (crt, payloads) = laid
+        .iter()
+        .find(|(k, _)| k.starts_with("amd64_microsoft.vc90.crt_"))
+        .unwrap();
+    let msvcr = payloads
+        .iter()
+        .find(|p| p.file_name().unwrap() == "msvcr90.dll")
+        .unwrap();
     let mut bytes = fs::read(msvcr).unwrap();
     bytes[4096] ^= 1;
     fs::write(msvcr, &bytes).unwrap();
     let (code, json, _) = audit_json(dir.path(), &[]);
     assert_eq!(code, 1);
-    assert_eq!(triples(&json), vec![("hash_mismatch".into(), crt.clone(), Some("msvcr90.dll".into()))]);
+    assert_eq!(
+        triples(&json),
+        vec![(
+            "hash_mismatch".into(),
+            crt.clone(),
+            Some("msvcr90.dll".into())
+        )]
+    );
     assert_eq!(json["findings"][0]["algorithm"], "sha1");
     bytes[4096] ^= 1;
     fs::write(msvcr, &bytes).unwrap();
 
     // One removed DLL (the manifest says ATL90.dll, the disk atl90.dll).
-    let (atl, payloads) = laid.iter().find(|(k, _)| k.starts_with("amd64_microsoft.vc90.atl_")).unwrap();
+    let (atl, payloads) = laid
+        .iter()
+        .find(|(k, _)| k.starts_with("amd64_microsoft.vc90.atl_"))
+        .unwrap();
     fs::remove_file(&payloads[0]).unwrap();
     let (code, json, _) = audit_json(dir.path(), &[]);
     assert_eq!(code, 2);
-    assert_eq!(triples(&json), vec![("missing_payload".into(), atl.clone(), Some("ATL90.dll".into()))]);
+    assert_eq!(
+        triples(&json),
+        vec![(
+            "missing_payload".into(),
+            atl.clone(),
+            Some("ATL90.dll".into())
+        )]
+    );
 }

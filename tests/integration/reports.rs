@@ -288,8 +288,15 @@ fn junit_reads_back_with_junitparser_and_counts_match_json() {
     for c in &components {
         assert!(names.contains(c), "{c} has findings but no test case");
     }
-    assert!(names.len() as u64 >= json["summary"]["components"].as_u64().unwrap(), "{} cases", names.len());
-    assert!(names.len() > components.len(), "clean components are listed too");
+    assert!(
+        names.len() as u64 >= json["summary"]["components"].as_u64().unwrap(),
+        "{} cases",
+        names.len()
+    );
+    assert!(
+        names.len() > components.len(),
+        "clean components are listed too"
+    );
     let classpnp = counts["cases"]
         .as_array()
         .unwrap()

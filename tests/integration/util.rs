@@ -31,7 +31,11 @@ impl TestImage {
 
 /// Run `sxsaudit` with arguments.
 pub fn sxsaudit(args: &[&str]) -> Output {
-    assert_cmd::Command::cargo_bin("sxsaudit").unwrap().args(args).output().unwrap()
+    assert_cmd::Command::cargo_bin("sxsaudit")
+        .unwrap()
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 /// Run `sxsaudit audit <path> --format json` and parse the report.
@@ -41,7 +45,8 @@ pub fn audit_json(path: &Path, extra: &[&str]) -> (i32, Value, String) {
     let out = sxsaudit(&args);
     let code = out.status.code().unwrap_or(-1);
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("not JSON ({e}); exit {code}; stderr: {stderr}"));
+    let json = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}); exit {code}; stderr: {stderr}"));
     (code, json, stderr)
 }
 
@@ -51,7 +56,13 @@ pub fn triples(report: &Value) -> Vec<(String, String, Option<String>)> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|f| (f["kind"].as_str().unwrap().to_string(), f["component"].as_str().unwrap().to_string(), f["file"].as_str().map(str::to_string)))
+        .map(|f| {
+            (
+                f["kind"].as_str().unwrap().to_string(),
+                f["component"].as_str().unwrap().to_string(),
+                f["file"].as_str().map(str::to_string),
+            )
+        })
         .collect();
     v.sort();
     v
@@ -59,14 +70,28 @@ pub fn triples(report: &Value) -> Vec<(String, String, Option<String>)> {
 
 /// The planted faults as triples.
 pub fn planted(built: &Built) -> Vec<(String, String, Option<String>)> {
-    let mut v: Vec<_> = built.planted.iter().map(|p| (p.kind.as_str().to_string(), p.component.clone(), p.file.clone())).collect();
+    let mut v: Vec<_> = built
+        .planted
+        .iter()
+        .map(|p| {
+            (
+                p.kind.as_str().to_string(),
+                p.component.clone(),
+                p.file.clone(),
+            )
+        })
+        .collect();
     v.sort();
     v
 }
 
 /// `../shared/realdata`, or None (and a note) when it is not there and not required.
 pub fn realdata() -> Option<PathBuf> {
-    let dir = std::env::var_os("SXSAUDIT_REALDATA").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/realdata")));
+    let dir = std::env::var_os("SXSAUDIT_REALDATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/realdata"))
+        });
     if dir.is_dir() {
         return Some(dir);
     }

@@ -11,7 +11,11 @@ use crate::util::*;
 
 /// `wimlib-imagex`, or None with a note; required when SXSAUDIT_REQUIRE_WIMLIB=1.
 fn wimlib() -> Option<&'static str> {
-    if Command::new("wimlib-imagex").arg("--version").output().is_ok_and(|o| o.status.success()) {
+    if Command::new("wimlib-imagex")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
         return Some("wimlib-imagex");
     }
     if std::env::var_os("SXSAUDIT_REQUIRE_WIMLIB").is_some_and(|v| v == "1") {
@@ -22,8 +26,19 @@ fn wimlib() -> Option<&'static str> {
 }
 
 fn capture(tool: &str, dir: &Path, wim: &Path, args: &[&str]) {
-    let out = Command::new(tool).arg("capture").arg(dir).arg(wim).arg("img").args(args).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(tool)
+        .arg("capture")
+        .arg(dir)
+        .arg(wim)
+        .arg("img")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn findings(v: &serde_json::Value) -> serde_json::Value {
@@ -64,7 +79,14 @@ fn findings_on_each_archive_equal_findings_on_the_folder() {
         assert_eq!(code, dir_code, "{name}: {stderr}");
         assert_eq!(findings(&json), findings(&dir_json), "{name}");
         assert_eq!(json["image"]["source"], "wim");
-        for k in ["manifests", "manifests_compressed", "components", "payload_files", "hash_mismatch", "missing_payload"] {
+        for k in [
+            "manifests",
+            "manifests_compressed",
+            "components",
+            "payload_files",
+            "hash_mismatch",
+            "missing_payload",
+        ] {
             assert_eq!(json["summary"][k], dir_json["summary"][k], "{name} {k}");
         }
     }
@@ -78,10 +100,24 @@ fn several_images_in_one_archive() {
     let out = tempfile::tempdir().unwrap();
     let wim = out.path().join("multi.wim");
     capture(tool, clean.root(), &wim, &["--compress=LZX"]);
-    let app = Command::new(tool).arg("append").arg(bad.root()).arg(&wim).arg("second").output().unwrap();
-    assert!(app.status.success(), "{}", String::from_utf8_lossy(&app.stderr));
+    let app = Command::new(tool)
+        .arg("append")
+        .arg(bad.root())
+        .arg(&wim)
+        .arg("second")
+        .output()
+        .unwrap();
+    assert!(
+        app.status.success(),
+        "{}",
+        String::from_utf8_lossy(&app.stderr)
+    );
     let (c1, j1, _) = audit_json(&wim, &[]);
-    assert_eq!((c1, j1["findings"].as_array().unwrap().len()), (0, 0), "image 1 is the clean one");
+    assert_eq!(
+        (c1, j1["findings"].as_array().unwrap().len()),
+        (0, 0),
+        "image 1 is the clean one"
+    );
     let wim_s = wim.to_str().unwrap();
     let (c2, j2, _) = audit_json(Path::new(&format!("{wim_s}:2")), &[]);
     let (c3, j3, _) = audit_json(&wim, &["--index", "2"]);
@@ -93,8 +129,17 @@ fn several_images_in_one_archive() {
     assert!(String::from_utf8_lossy(&no.stderr).contains("no image 3"));
     let info = sxsaudit(&["info", wim_s]);
     let text = String::from_utf8_lossy(&info.stdout);
-    assert!(text.contains("2 image(s)") && text.contains("[2] second"), "{text}");
-    assert!(j2["image"]["wim_image"].as_str().unwrap().starts_with("image 2 of 2: second"), "{j2:#}");
+    assert!(
+        text.contains("2 image(s)") && text.contains("[2] second"),
+        "{text}"
+    );
+    assert!(
+        j2["image"]["wim_image"]
+            .as_str()
+            .unwrap()
+            .starts_with("image 2 of 2: second"),
+        "{j2:#}"
+    );
 }
 
 /// Offset of `needle` in `hay`.
@@ -105,12 +150,36 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 #[test]
 fn a_damaged_blob_is_wim_blob_corrupt_for_exactly_its_paths() {
     let Some(tool) = wimlib() else { return };
-    let img = TestImage::build(&Spec { compress: false, ..Spec::clean(Scale::Tiny, 42) });
-    let c = img.built.components.iter().filter(|c| !c.files.is_empty() && !c.files[0].name.contains('\\')).max_by_key(|c| c.files[0].size).unwrap();
+    let img = TestImage::build(&Spec {
+        compress: false,
+        ..Spec::clean(Scale::Tiny, 42)
+    });
+    let c = img
+        .built
+        .components
+        .iter()
+        .filter(|c| !c.files.is_empty() && !c.files[0].name.contains('\\'))
+        .max_by_key(|c| c.files[0].size)
+        .unwrap();
     let name = &c.files[0].name;
-    let store = std::fs::read_dir(img.winsxs().join(&c.keyform)).unwrap().map(|e| e.unwrap().path()).find(|p| p.file_name().unwrap().to_string_lossy().eq_ignore_ascii_case(name)).unwrap();
+    let store = std::fs::read_dir(img.winsxs().join(&c.keyform))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .eq_ignore_ascii_case(name)
+        })
+        .unwrap();
     std::fs::create_dir_all(img.root().join("Windows/System32/drivers")).unwrap();
-    std::fs::hard_link(&store, img.root().join("Windows/System32/drivers").join(store.file_name().unwrap())).unwrap();
+    std::fs::hard_link(
+        &store,
+        img.root()
+            .join("Windows/System32/drivers")
+            .join(store.file_name().unwrap()),
+    )
+    .unwrap();
     let content = std::fs::read(&store).unwrap();
     assert!(content.len() > 64);
     let out = tempfile::tempdir().unwrap();
@@ -122,9 +191,19 @@ fn a_damaged_blob_is_wim_blob_corrupt_for_exactly_its_paths() {
     std::fs::write(&wim, &bytes).unwrap();
     let (code, json, _) = audit_json(&wim, &[]);
     assert_eq!(code, 4, "{json:#}");
-    assert_eq!(triples(&json), vec![("wim_blob_corrupt".to_string(), c.keyform.clone(), Some(name.clone()))]);
+    assert_eq!(
+        triples(&json),
+        vec![(
+            "wim_blob_corrupt".to_string(),
+            c.keyform.clone(),
+            Some(name.clone())
+        )]
+    );
     let verify = Command::new(tool).arg("verify").arg(&wim).output().unwrap();
-    assert!(!verify.status.success(), "wimlib agrees the archive is damaged");
+    assert!(
+        !verify.status.success(),
+        "wimlib agrees the archive is damaged"
+    );
 }
 
 #[test]
@@ -149,7 +228,12 @@ fn truncated_and_lying_archives_are_clear_errors() {
     lying[0x38..0x40].copy_from_slice(&(bytes.len() as u64 * 4).to_le_bytes());
     std::fs::write(&cut, &lying).unwrap();
     let o = sxsaudit(&["audit", cut.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(66), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(66),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 }
 
 /// DCS payloads made of LZMS chunks that wimlib wrote: decode to the original bytes, audit
@@ -157,14 +241,27 @@ fn truncated_and_lying_archives_are_clear_errors() {
 #[test]
 fn dcs_payloads_from_wimlib_lzms_chunks() {
     let Some(tool) = wimlib() else { return };
-    let img = TestImage::build(&Spec { compress: false, ..Spec::clean(Scale::Tiny, 44) });
+    let img = TestImage::build(&Spec {
+        compress: false,
+        ..Spec::clean(Scale::Tiny, 44)
+    });
     let out = tempfile::tempdir().unwrap();
     let wim = out.path().join("lzms.wim");
-    capture(tool, img.root(), &wim, &["--compress=LZMS", "--chunk-size=32768"]);
+    capture(
+        tool,
+        img.root(),
+        &wim,
+        &["--compress=LZMS", "--chunk-size=32768"],
+    );
     let archive = sxs_wim::Wim::open(&wim).unwrap();
     let image = archive.image(1).unwrap();
     let mut rewrapped: Vec<PathBuf> = Vec::new();
-    for c in img.built.components.iter().filter(|c| !c.files.is_empty() && !c.legacy) {
+    for c in img
+        .built
+        .components
+        .iter()
+        .filter(|c| !c.files.is_empty() && !c.legacy)
+    {
         let f = &c.files[0];
         let original = sxsaudit::demo::content(f);
         if original.len() < 4096 || f.name.contains('\\') {
@@ -172,11 +269,30 @@ fn dcs_payloads_from_wimlib_lzms_chunks() {
         }
         let parts = ["Windows", "WinSxS", &c.keyform, &f.name];
         let entry = &image.entries[image.lookup(&parts).expect("in the archive")];
-        let chunks = archive.raw_chunks(entry.hash.as_ref().unwrap(), 1 << 30).unwrap();
-        let blocks: Vec<(&[u8], u32)> = chunks.iter().map(|(b, n)| (b.as_slice(), *n as u32)).collect();
+        let chunks = archive
+            .raw_chunks(entry.hash.as_ref().unwrap(), 1 << 30)
+            .unwrap();
+        let blocks: Vec<(&[u8], u32)> = chunks
+            .iter()
+            .map(|(b, n)| (b.as_slice(), *n as u32))
+            .collect();
         let dcs = sxsaudit::format::dcs::assemble(&blocks);
-        assert_eq!(sxsaudit::format::dcs::decode(&dcs, 1 << 30).unwrap(), original, "{}", f.name);
-        let on_disk = std::fs::read_dir(img.winsxs().join(&c.keyform)).unwrap().map(|e| e.unwrap().path()).find(|p| p.file_name().unwrap().to_string_lossy().eq_ignore_ascii_case(&f.name)).unwrap();
+        assert_eq!(
+            sxsaudit::format::dcs::decode(&dcs, 1 << 30).unwrap(),
+            original,
+            "{}",
+            f.name
+        );
+        let on_disk = std::fs::read_dir(img.winsxs().join(&c.keyform))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .eq_ignore_ascii_case(&f.name)
+            })
+            .unwrap();
         std::fs::write(&on_disk, &dcs).unwrap();
         rewrapped.push(on_disk);
         if rewrapped.len() == 6 {
@@ -194,16 +310,29 @@ fn dcs_payloads_from_wimlib_lzms_chunks() {
     }
     std::fs::write(&rewrapped[0], &bad).unwrap();
     let (code, json, _) = audit_json(img.root(), &[]);
-    let kinds: Vec<String> = json["findings"].as_array().unwrap().iter().map(|f| f["kind"].as_str().unwrap().to_string()).collect();
+    let kinds: Vec<String> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["kind"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(kinds.len(), 1, "{json:#}");
-    assert!(kinds[0] == "hash_mismatch" || kinds[0] == "unverifiable", "{kinds:?}");
+    assert!(
+        kinds[0] == "hash_mismatch" || kinds[0] == "unverifiable",
+        "{kinds:?}"
+    );
     assert!(code == 1 || code == 4);
 }
 
 #[test]
 fn corrupt_payload_faults_are_found_in_lzx_archives_with_dcn_payloads() {
     let Some(tool) = wimlib() else { return };
-    let img = TestImage::build(&Spec { seed: 45, scale: Scale::Tiny, faults: vec![Fault::FlipByte, Fault::DeleteFolder], compress: true });
+    let img = TestImage::build(&Spec {
+        seed: 45,
+        scale: Scale::Tiny,
+        faults: vec![Fault::FlipByte, Fault::DeleteFolder],
+        compress: true,
+    });
     let out = tempfile::tempdir().unwrap();
     let wim = out.path().join("lzx.wim");
     capture(tool, img.root(), &wim, &["--compress=LZX"]);

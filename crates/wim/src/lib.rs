@@ -715,9 +715,16 @@ impl<R: ReadAt> Wim<R> {
     pub fn raw_chunks(&self, hash: &[u8; 20], max: u64) -> Result<Vec<(Vec<u8>, u64)>, Error> {
         let blob = self.blob_entry(hash).ok_or(Error::BlobNotFound(*hash))?;
         if !blob.reshdr.is_compressed() || !matches!(blob.location, Location::Chunked) {
-            return Err(Error::Xml("raw_chunks needs a blob of a non-solid compressed resource".into()));
+            return Err(Error::Xml(
+                "raw_chunks needs a blob of a non-solid compressed resource".into(),
+            ));
         }
-        let geo = ChunkedResource::non_solid(&blob.reshdr, self.header.compression, self.header.chunk_size, self.file_len)?;
+        let geo = ChunkedResource::non_solid(
+            &blob.reshdr,
+            self.header.compression,
+            self.header.chunk_size,
+            self.file_len,
+        )?;
         geo.raw_chunks(&self.r, max)
     }
 

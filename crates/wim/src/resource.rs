@@ -222,9 +222,17 @@ impl ChunkedResource {
     /// Every chunk's stored bytes and uncompressed length, in order: the raw codec streams,
     /// for tools and tests (a chunk whose stored length equals its length is stored raw).
     /// Refuses resources with more than `max_total` stored bytes.
-    pub fn raw_chunks<R: ReadAt + ?Sized>(&self, r: &R, max_total: u64) -> Result<Vec<(Vec<u8>, u64)>, Error> {
+    pub fn raw_chunks<R: ReadAt + ?Sized>(
+        &self,
+        r: &R,
+        max_total: u64,
+    ) -> Result<Vec<(Vec<u8>, u64)>, Error> {
         if self.data_size > max_total {
-            return Err(Error::TooLarge { what: "resource", size: self.data_size, max: max_total });
+            return Err(Error::TooLarge {
+                what: "resource",
+                size: self.data_size,
+                max: max_total,
+            });
         }
         let mut table_buf = Vec::new();
         let mut table = TableReader::new(r, self, &mut table_buf);
@@ -236,7 +244,8 @@ impl ChunkedResource {
                 return Err(self.bad_table("chunk runs past the resource"));
             }
             let mut buf = vec![0u8; (cend - cstart) as usize];
-            r.read_at(self.data_offset + cstart, &mut buf).map_err(|e| Error::io("chunk data", e))?;
+            r.read_at(self.data_offset + cstart, &mut buf)
+                .map_err(|e| Error::io("chunk data", e))?;
             out.push((buf, self.chunk_ulen(k)));
             cstart = cend;
         }
