@@ -667,38 +667,21 @@ fn plan_manifest(
         let mut real: Vec<String> = vec![folder_name.clone()];
         real.extend(stored);
         let fpath = store_path(&real);
-        match found.kind {
-            EntryKind::File => {}
-            EntryKind::Symlink => {
-                out.findings.push(finding(
-                    Kind::Unreadable,
-                    &component,
-                    Some(fname),
-                    fpath,
-                    "the payload is a symbolic link, which is never followed".into(),
-                ));
-                continue;
-            }
-            EntryKind::Dir => {
-                out.findings.push(finding(
-                    Kind::Unreadable,
-                    &component,
-                    Some(fname),
-                    fpath,
-                    "the payload is a folder, not a file".into(),
-                ));
-                continue;
-            }
-            EntryKind::Other => {
-                out.findings.push(finding(
-                    Kind::Unreadable,
-                    &component,
-                    Some(fname),
-                    fpath,
-                    "the payload is not a regular file".into(),
-                ));
-                continue;
-            }
+        let not_a_file = match found.kind {
+            EntryKind::File => None,
+            EntryKind::Symlink => Some("the payload is a symbolic link, which is never followed"),
+            EntryKind::Dir => Some("the payload is a folder, not a file"),
+            EntryKind::Other => Some("the payload is not a regular file"),
+        };
+        if let Some(why) = not_a_file {
+            out.findings.push(finding(
+                Kind::Unreadable,
+                &component,
+                Some(fname),
+                fpath,
+                why.into(),
+            ));
+            continue;
         }
         let expected = match digest::resolve(file.hash.as_ref(), file.legacy_hash.is_some()) {
             Ok(e) => e,

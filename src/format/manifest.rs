@@ -284,25 +284,19 @@ pub fn parse(bytes: &[u8]) -> Result<Manifest, ManifestError> {
             Event::End(_) => {
                 stack.pop();
             }
-            Event::Text(t) => {
+            Event::Text(_) | Event::CData(_) => {
+                let text = match event {
+                    Event::Text(t) => t.into_inner(),
+                    Event::CData(t) => t.into_inner(),
+                    _ => Default::default(),
+                };
                 if stack.last() == Some(&Elem::DigestValue) {
                     if let Some(v) = files
                         .last_mut()
                         .and_then(|f| f.hash.as_mut())
                         .and_then(|h| h.value.as_mut())
                     {
-                        v.push_str(&t.into_inner());
-                    }
-                }
-            }
-            Event::CData(t) => {
-                if stack.last() == Some(&Elem::DigestValue) {
-                    if let Some(v) = files
-                        .last_mut()
-                        .and_then(|f| f.hash.as_mut())
-                        .and_then(|h| h.value.as_mut())
-                    {
-                        v.push_str(&t.into_inner());
+                        v.push_str(&text);
                     }
                 }
             }

@@ -28,25 +28,6 @@ fn a_spec() -> Spec {
     }
 }
 
-/// The on-disk path of a component's file, resolved case-insensitively.
-fn disk(root: &Path, keyform: &str, name: &str) -> PathBuf {
-    let mut p = root.join("Windows/WinSxS").join(keyform);
-    for part in name.split('\\') {
-        let found = fs::read_dir(&p)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .find(|q| {
-                q.file_name()
-                    .unwrap()
-                    .to_string_lossy()
-                    .eq_ignore_ascii_case(part)
-            })
-            .unwrap();
-        p = found;
-    }
-    p
-}
-
 struct Fixture {
     a: TestImage,
     b: TestImage,
@@ -77,8 +58,8 @@ fn fixture() -> Fixture {
         let verdict = match i {
             // B has the same bad copy as A: the motivating case.
             0 => {
-                let bad_copy = fs::read(disk(a.root(), comp, file)).unwrap();
-                fs::write(disk(b.root(), comp, file), bad_copy).unwrap();
+                let bad_copy = fs::read(payload_path(a.root(), comp, file)).unwrap();
+                fs::write(payload_path(b.root(), comp, file), bad_copy).unwrap();
                 "source_corrupt"
             }
             // B lacks the component; C has a good copy.
@@ -398,7 +379,7 @@ fn compare_reports_what_differs() {
 
 #[test]
 fn compare_on_wims_equals_compare_on_folders() {
-    let Some(tool) = which_wimlib() else { return };
+    let Some(tool) = wimlib() else { return };
     let f = fixture();
     let out = tempfile::tempdir().unwrap();
     let mut wims = Vec::new();
@@ -433,21 +414,6 @@ fn compare_on_wims_equals_compare_on_folders() {
     assert_eq!(cmp(&wims[0], &wims[1]), cmp(f.a.root(), f.b.root()));
 }
 
-fn which_wimlib() -> Option<&'static str> {
-    if std::process::Command::new("wimlib-imagex")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-    {
-        return Some("wimlib-imagex");
-    }
-    if std::env::var_os("SXSAUDIT_REQUIRE_WIMLIB").is_some_and(|v| v == "1") {
-        panic!("wimlib-imagex required but not found");
-    }
-    eprintln!("skipped: wimlib-imagex not found");
-    None
-}
-
 #[test]
 fn an_unreadable_copy_in_a_source_is_not_a_repair() {
     let f = fixture();
@@ -458,7 +424,7 @@ fn an_unreadable_copy_in_a_source_is_not_a_repair() {
         .unwrap()
         .clone();
     // B's copy becomes a folder of the same name: present, but unreadable as a payload.
-    let p = disk(f.b.root(), &comp, &file);
+    let p = payload_path(f.b.root(), &comp, &file);
     fs::remove_file(&p).unwrap();
     fs::create_dir(&p).unwrap();
     let (_, json, _) = audit_json(f.a.root(), &["--source", f.b.root().to_str().unwrap()]);

@@ -101,3 +101,38 @@ pub fn realdata() -> Option<PathBuf> {
     eprintln!("skipped: realdata not found at {}", dir.display());
     None
 }
+
+/// `wimlib-imagex`, or None with a note; required when SXSAUDIT_REQUIRE_WIMLIB=1.
+pub fn wimlib() -> Option<&'static str> {
+    let found = std::process::Command::new("wimlib-imagex")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if found {
+        return Some("wimlib-imagex");
+    }
+    if std::env::var_os("SXSAUDIT_REQUIRE_WIMLIB").is_some_and(|v| v == "1") {
+        panic!("wimlib-imagex required but not found");
+    }
+    eprintln!("skipped: wimlib-imagex not found");
+    None
+}
+
+/// The on-disk path of a component's file in a folder image, resolved case-insensitively
+/// (the builder writes some names in another case than the manifest).
+pub fn payload_path(root: &Path, keyform: &str, name: &str) -> PathBuf {
+    let mut p = root.join("Windows/WinSxS").join(keyform);
+    for part in name.split('\\') {
+        p = std::fs::read_dir(&p)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|q| {
+                q.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .eq_ignore_ascii_case(part)
+            })
+            .unwrap_or_else(|| panic!("{part} not found in {}", p.display()));
+    }
+    p
+}

@@ -9,22 +9,6 @@ use sxsaudit::demo::{Fault, Scale, Spec};
 
 use crate::util::*;
 
-/// `wimlib-imagex`, or None with a note; required when SXSAUDIT_REQUIRE_WIMLIB=1.
-fn wimlib() -> Option<&'static str> {
-    if Command::new("wimlib-imagex")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-    {
-        return Some("wimlib-imagex");
-    }
-    if std::env::var_os("SXSAUDIT_REQUIRE_WIMLIB").is_some_and(|v| v == "1") {
-        panic!("wimlib-imagex required but not found");
-    }
-    eprintln!("skipped: wimlib-imagex not found");
-    None
-}
-
 fn capture(tool: &str, dir: &Path, wim: &Path, args: &[&str]) {
     let out = Command::new(tool)
         .arg("capture")
