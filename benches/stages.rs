@@ -3,12 +3,13 @@
 //! the whole tool against its peers and the hardware floors; these say where the time goes.
 //!
 //! - `manifest_parse/*`: [`sxsaudit::format::manifest::parse`] on every manifest of a builder
-//!   image (Tiny and Small scale, read into memory once), and on the real plain manifests of
+//!   image built with plain XML manifests (Tiny and Small scale, read into memory once), and on the real plain manifests of
 //!   `../shared/realdata/plain-manifests-and-mums` when present. Throughput in manifests/s
 //!   (criterion calls them elements/s); the target is 40,000/s on 2 threads, so one
 //!   core must give 20,000/s.
-//! - `dcm_manifest/*`: the real DCM manifests of `../shared/realdata/dcm-manifests-26100`,
-//!   PA30-decoded against their base and parsed (manifests/s); skipped without realdata.
+//! - `dcm_manifest/*`: the real DCM manifests of `../shared/realdata/dcm-manifests-26100`
+//!   (skipped without realdata) and the DCM manifests of a Small builder image, PA30-decoded
+//!   against their base manifest and parsed (manifests/s).
 //! - `hash/*`: [`sxsaudit::hash::digest`] SHA-256 and SHA-1 of 64 MiB, in bytes/s; the hash floor.
 //! - `dcs_decode/*`: [`sxsaudit::format::dcs::decode`] of the genuine Microsoft LZMS samples of
 //!   `../shared/realdata/lzms-microsoft`, each wrapped in a one-block DCS file with
@@ -16,7 +17,8 @@
 //!   through one reused `sxs_lzms::Decompressor` (`lzms_reused_*`): the difference is the
 //!   per-file setup DCS pays. Skipped without realdata.
 //! - `audit/small`: a whole [`sxsaudit::audit::run`] of a clean Small image (3,000 components,
-//!   ~60 MB) built once into a tempdir; warm page cache, the rayon pool of the machine.
+//!   DCM manifests and some DCN payloads, as the builder makes them) built once into a tempdir;
+//!   warm page cache, the rayon pool of the machine.
 //!
 //! Run: `cargo bench --bench stages` (add `-- manifest_parse` to run one group).
 
@@ -101,7 +103,12 @@ fn manifest_parse(c: &mut Criterion) {
         (Scale::Small, "builder_small"),
     ] {
         let tmp = tempfile::tempdir().expect("tempdir");
-        demo::build(tmp.path(), &Spec::clean(scale, 17763)).expect("build image");
+        // Plain XML: the DCM form is timed in `dcm_manifest`.
+        let spec = Spec {
+            compress: false,
+            ..Spec::clean(scale, 17763)
+        };
+        demo::build(tmp.path(), &spec).expect("build image");
         let manifests =
             read_manifests(&tmp.path().join("Windows").join("WinSxS").join("Manifests"));
         parse_group(c, name, &manifests);
@@ -135,22 +142,44 @@ fn dcm_manifest(c: &mut Criterion) {
     let (big, small): (Vec<&Vec<u8>>, Vec<&Vec<u8>>) =
         dcm.into_iter().partition(|m| m.len() > 64 << 10);
     let mut g = c.benchmark_group("dcm_manifest");
-    for (name, set) in [("realdata_ordinary", small), ("realdata_wow64_large", big)] {
-        if set.is_empty() {
-            eprintln!("skipped: no decodable DCM manifests for {name}");
-            continue;
-        }
-        g.throughput(Throughput::Elements(set.len() as u64));
-        g.bench_function(format!("{name}_{}_manifests", set.len()), |b| {
-            b.iter(|| {
-                for m in &set {
-                    let xml = decode(black_box(m)).expect("decode");
-                    black_box(manifest::parse(&xml).expect("parse"));
-                }
-            })
-        });
+    bench_dcm(&mut g, "realdata_ordinary", &small, &decode);
+    bench_dcm(&mut g, "realdata_wow64_large", &big, &decode);
+    // The builder's DCM manifests (a Small image, against its stand-in base manifest).
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let built = demo::build(tmp.path(), &Spec::clean(Scale::Small, 17763)).expect("build image");
+    if let Some(base) = built.base.as_deref() {
+        let all = read_manifests(&tmp.path().join("Windows").join("WinSxS").join("Manifests"));
+        let decode = |m: &[u8]| sxs_pa30::decode(m.get(4..)?, base, &limits).ok();
+        let set: Vec<&Vec<u8>> = all
+            .iter()
+            .filter(|m| m.starts_with(b"DCM\x01"))
+            .filter(|m| decode(m).is_some_and(|x| manifest::parse(&x).is_ok()))
+            .collect();
+        bench_dcm(&mut g, "builder_small", &set, &decode);
     }
     g.finish();
+}
+
+/// Decode and parse each of `set` per iteration.
+fn bench_dcm(
+    g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    name: &str,
+    set: &[&Vec<u8>],
+    decode: &dyn Fn(&[u8]) -> Option<Vec<u8>>,
+) {
+    if set.is_empty() {
+        eprintln!("skipped: no decodable DCM manifests for {name}");
+        return;
+    }
+    g.throughput(Throughput::Elements(set.len() as u64));
+    g.bench_function(format!("{name}_{}_manifests", set.len()), |b| {
+        b.iter(|| {
+            for m in set {
+                let xml = decode(black_box(m)).expect("decode");
+                black_box(manifest::parse(&xml).expect("parse"));
+            }
+        })
+    });
 }
 
 fn hashing(c: &mut Criterion) {
@@ -253,7 +282,9 @@ fn audit_small(c: &mut Criterion) {
     let tmp = tempfile::tempdir().expect("tempdir");
     let built = demo::build(tmp.path(), &Spec::clean(Scale::Small, 17763)).expect("build image");
     let image = Image::open_dir(tmp.path()).expect("open image");
-    let codecs = Codecs::default();
+    // As the CLI does: the base manifest of DCM manifests comes from the image's wcp.dll.
+    let base = sxsaudit::store::base::find(&image).expect("read the base manifest");
+    let codecs = Codecs { base };
     let opts = audit::Options::default();
     // Warm the page cache, and check the image is what we think before timing it.
     let first = audit::run(&image, &codecs, &opts).expect("audit");
