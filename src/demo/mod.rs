@@ -65,13 +65,13 @@ impl Scale {
             Scale::Tiny => rng.log_uniform(16, 16 << 10),
             Scale::Small => rng.log_uniform(512, 64 << 10),
             Scale::Medium => rng.log_uniform(512, 32 << 10),
-            // Most 1-200 KiB, some up to 5 MiB, a few 5-50 MiB.
+            // Most 1-200 KiB, some up to 2 MiB, a few 5-50 MiB: ~80,000 payloads, ~5 GB.
             Scale::Full => {
                 let u = rng.below(10_000);
-                if u < 12 {
+                if u < 5 {
                     rng.log_uniform(5 << 20, 50 << 20)
-                } else if u < 700 {
-                    rng.log_uniform(200 << 10, 5 << 20)
+                } else if u < 205 {
+                    rng.log_uniform(200 << 10, 2 << 20)
                 } else {
                     rng.log_uniform(1 << 10, 200 << 10)
                 }
@@ -499,7 +499,11 @@ fn model(spec: &Spec) -> Vec<Component> {
                     vec![],
                 )
             } else {
-                let n = 1 + rng.below(if scale == Scale::Tiny { 3 } else { 7 }) as usize;
+                let n = 1 + rng.below(match scale {
+                    Scale::Tiny => 3,
+                    Scale::Full => 10,
+                    _ => 7,
+                }) as usize;
                 let files = (0..n)
                     .map(|i| {
                         let ext = rng.pick(EXTS);
