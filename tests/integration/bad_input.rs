@@ -110,16 +110,7 @@ fn symlinks_are_never_followed() {
         .collect();
     // 1. A payload replaced by a link out of the image.
     let a = withfiles[0];
-    let mut disk = fs::read_dir(img.winsxs().join(&a.keyform))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .eq_ignore_ascii_case(&a.files[0].name)
-        });
-    let target = disk.next().unwrap();
+    let target = payload_path(img.root(), &a.keyform, &a.files[0].name);
     fs::remove_file(&target).unwrap();
     symlink(outside.path().join("secret.dll"), &target).unwrap();
     // 2. A whole component folder replaced by a link out of the image.
@@ -129,16 +120,7 @@ fn symlinks_are_never_followed() {
     // 3. A link loop inside the store, and a payload that is a link to itself.
     symlink(img.winsxs(), img.winsxs().join("loop")).unwrap();
     let c = withfiles[2];
-    let mut disk = fs::read_dir(img.winsxs().join(&c.keyform))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .eq_ignore_ascii_case(&c.files[0].name)
-        });
-    let self_link = disk.next().unwrap();
+    let self_link = payload_path(img.root(), &c.keyform, &c.files[0].name);
     fs::remove_file(&self_link).unwrap();
     symlink(&self_link, &self_link).unwrap();
 
@@ -167,18 +149,8 @@ fn unreadable_payloads_are_reported_with_the_os_message() {
         .iter()
         .filter(|c| !c.files.is_empty() && !c.files[0].name.contains('\\'))
         .collect();
-    let path_of = |c: &sxsaudit::demo::Component| {
-        fs::read_dir(img.winsxs().join(&c.keyform))
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .find(|p| {
-                p.file_name()
-                    .unwrap()
-                    .to_string_lossy()
-                    .eq_ignore_ascii_case(&c.files[0].name)
-            })
-            .unwrap()
-    };
+    let path_of =
+        |c: &sxsaudit::demo::Component| payload_path(img.root(), &c.keyform, &c.files[0].name);
     // A socket where a payload should be: open() fails with a real OS error, even for root.
     let sock = path_of(plain[0]);
     fs::remove_file(&sock).unwrap();

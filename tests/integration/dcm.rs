@@ -126,16 +126,7 @@ fn expand_decodes_dcm_and_dcn_files() {
         .flat_map(|c| c.files.iter().map(move |f| (c, f)))
         .find(|(_, f)| f.dcn && !f.name.contains('\\'))
         .expect("a DCN payload");
-    let p = fs::read_dir(img.winsxs().join(&dc.keyform))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .eq_ignore_ascii_case(&f.name)
-        })
-        .unwrap();
+    let p = payload_path(img.root(), &dc.keyform, &f.name);
     let dir = tempfile::tempdir().unwrap();
     let out = sxsaudit(&[
         "expand",

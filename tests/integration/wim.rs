@@ -146,16 +146,7 @@ fn a_damaged_blob_is_wim_blob_corrupt_for_exactly_its_paths() {
         .max_by_key(|c| c.files[0].size)
         .unwrap();
     let name = &c.files[0].name;
-    let store = std::fs::read_dir(img.winsxs().join(&c.keyform))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .eq_ignore_ascii_case(name)
-        })
-        .unwrap();
+    let store = payload_path(img.root(), &c.keyform, name);
     std::fs::create_dir_all(img.root().join("Windows/System32/drivers")).unwrap();
     std::fs::hard_link(
         &store,
@@ -267,16 +258,7 @@ fn dcs_payloads_from_wimlib_lzms_chunks() {
             "{}",
             f.name
         );
-        let on_disk = std::fs::read_dir(img.winsxs().join(&c.keyform))
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .find(|p| {
-                p.file_name()
-                    .unwrap()
-                    .to_string_lossy()
-                    .eq_ignore_ascii_case(&f.name)
-            })
-            .unwrap();
+        let on_disk = payload_path(img.root(), &c.keyform, &f.name);
         std::fs::write(&on_disk, &dcs).unwrap();
         rewrapped.push(on_disk);
         if rewrapped.len() == 6 {
