@@ -124,11 +124,6 @@ pub fn bit(kind: Kind) -> u8 {
     }
 }
 
-/// The exit status for a set of findings under the default policy.
-pub fn for_findings<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> u8 {
-    FailOn::default().status(findings)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,18 +144,18 @@ mod tests {
 
     #[test]
     fn bits_combine_and_warnings_do_not_count() {
-        assert_eq!(for_findings(&[]), 0);
-        assert_eq!(for_findings(&[f(Kind::KeyformMismatch)]), 0);
+        assert_eq!(FailOn::default().status(&[]), 0);
+        assert_eq!(FailOn::default().status(&[f(Kind::KeyformMismatch)]), 0);
         assert_eq!(
-            for_findings(&[f(Kind::HashMismatch), f(Kind::HashMismatch)]),
+            FailOn::default().status(&[f(Kind::HashMismatch), f(Kind::HashMismatch)]),
             1
         );
         assert_eq!(
-            for_findings(&[f(Kind::HashMismatch), f(Kind::MissingPayload)]),
+            FailOn::default().status(&[f(Kind::HashMismatch), f(Kind::MissingPayload)]),
             3
         );
         assert_eq!(
-            for_findings(&[
+            FailOn::default().status(&[
                 f(Kind::Unreadable),
                 f(Kind::ManifestCorrupt),
                 f(Kind::MissingPayload)
@@ -169,7 +164,10 @@ mod tests {
         );
         let mut waived = f(Kind::HashMismatch);
         waived.waived = Some("known, tracked in ticket 42".into());
-        assert_eq!(for_findings(&[waived, f(Kind::MissingPayload)]), 2);
+        assert_eq!(
+            FailOn::default().status(&[waived, f(Kind::MissingPayload)]),
+            2
+        );
     }
 
     #[test]

@@ -151,6 +151,21 @@ pub(crate) fn copy_match(out: &mut [u8], pos: usize, offset: usize, length: usiz
     }
 }
 
+/// Allocate `out_len` bytes (refusing more than `max`, a size that may come from the input)
+/// and decompress into them with `decode`: the one body of both codecs' `decompress`.
+fn decompress_to_vec(
+    out_len: usize,
+    max: usize,
+    decode: impl FnOnce(&mut [u8]) -> Result<(), Error>,
+) -> Result<Vec<u8>, Error> {
+    if out_len > max {
+        return Err(Error::OutputTooLarge { len: out_len, max });
+    }
+    let mut out = vec![0; out_len];
+    decode(&mut out)?;
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::copy_match;

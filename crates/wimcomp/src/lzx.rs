@@ -509,15 +509,7 @@ pub fn decompress_chunk_into(input: &[u8], out: &mut [u8], chunk_size: usize) ->
 
 /// Decompress one chunk to `out_len` bytes (at most [`MAX_WINDOW`]).
 pub fn decompress(input: &[u8], out_len: usize) -> Result<Vec<u8>, Error> {
-    if out_len > MAX_WINDOW {
-        return Err(Error::OutputTooLarge {
-            len: out_len,
-            max: MAX_WINDOW,
-        });
-    }
-    let mut out = vec![0; out_len];
-    decompress_into(input, &mut out)?;
-    Ok(out)
+    crate::decompress_to_vec(out_len, MAX_WINDOW, |out| decompress_into(input, out))
 }
 
 #[cfg(test)]

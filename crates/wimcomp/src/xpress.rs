@@ -209,15 +209,7 @@ pub fn decompress_into(input: &[u8], out: &mut [u8]) -> Result<(), Error> {
 
 /// Decompress one chunk to `out_len` bytes (at most [`MAX_OUTPUT`]).
 pub fn decompress(input: &[u8], out_len: usize) -> Result<Vec<u8>, Error> {
-    if out_len > MAX_OUTPUT {
-        return Err(Error::OutputTooLarge {
-            len: out_len,
-            max: MAX_OUTPUT,
-        });
-    }
-    let mut out = vec![0; out_len];
-    decompress_into(input, &mut out)?;
-    Ok(out)
+    crate::decompress_to_vec(out_len, MAX_OUTPUT, |out| decompress_into(input, out))
 }
 
 #[cfg(test)]
