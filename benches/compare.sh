@@ -8,7 +8,8 @@
 #   DIR     the image (a folder holding Windows/WinSxS/Manifests); built there with
 #           `sxsaudit demo DIR --scale SCALE --clean --build-only` when it holds none.
 #           Default: ${TMPDIR:-/tmp}/sxsaudit-bench-SCALE. Full scale needs ~5.5 GB of disk.
-# Environment: SCALE (default full), OUT (default bench-results/compare.json), REPEAT (default
+# Environment: PLAIN=1 builds the image with plain manifests and payloads (`demo --plain`),
+#   SCALE (default full), OUT (default bench-results/compare.json), REPEAT (default
 #   3: each timing is the best of REPEAT runs), THREADS_MAX (default 2), WIM=0 to skip the WIM
 #   part, SXSAUDIT (the binary; default: built with `cargo build --release` in this checkout).
 set -euo pipefail
@@ -44,6 +45,11 @@ if [ -z "${SXSAUDIT:-}" ]; then
     SXSAUDIT=${CARGO_TARGET_DIR:-$REPO/target}/release/sxsaudit
 fi
 [ -x "$SXSAUDIT" ] || die "no sxsaudit binary at $SXSAUDIT"
+# The read-and-hash loop (examples/hashloop.rs): the audit's unavoidable work and nothing else.
+if [ -z "${HASHLOOP:-}" ]; then
+    (cd "$REPO" && cargo build --release --quiet --example hashloop) || die "cannot build examples/hashloop"
+    HASHLOOP=${CARGO_TARGET_DIR:-$REPO/target}/release/examples/hashloop
+fi
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/sxsaudit-compare.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
@@ -51,7 +57,7 @@ trap 'rm -rf "$WORK"' EXIT
 # --- the image ---------------------------------------------------------------------------
 if [ ! -d "$DIR/Windows/WinSxS/Manifests" ]; then
     echo "building a clean $SCALE-scale image in $DIR ..."
-    "$SXSAUDIT" demo "$DIR" --scale "$SCALE" --clean --build-only
+    "$SXSAUDIT" demo "$DIR" --scale "$SCALE" --clean --build-only ${PLAIN:+--plain}
 fi
 WS="$DIR/Windows/WinSxS"
 
@@ -63,7 +69,8 @@ WS="$DIR/Windows/WinSxS"
 NFILES=$(tr -cd '\0' < "$WORK/payloads" | wc -c)
 BYTES=$(cd "$WS" && xargs -0 stat -c %s < "$WORK/payloads" | awk '{s+=$1} END {printf "%.0f", s}')
 NMANIFESTS=$(find "$WS/Manifests" -maxdepth 1 -type f -name '*.manifest' | wc -l)
-echo "image: $DIR ($NMANIFESTS manifests, $NFILES payloads, $BYTES bytes)"
+NDCM=$(find "$WS/Manifests" -maxdepth 1 -type f -name '*.manifest' -exec head -q -c 3 {} + 2>/dev/null | grep -a -o DCM | wc -l)
+echo "image: $DIR ($NMANIFESTS manifests, $NDCM of them DCM, $NFILES payloads, $BYTES bytes)"
 
 # Warm the page cache: everything the runs below read (and check it fits in memory).
 MEM_KB=$(awk '/MemAvailable/ {print $2}' /proc/meminfo)
@@ -109,6 +116,11 @@ echo "timings (best of $REPEAT, warm cache; load average $LOAD0 on $(nproc) core
 run audit_t1 "'$SXSAUDIT' audit '$DIR' --threads 1 --quiet --no-progress"
 run audit_t2 "'$SXSAUDIT' audit '$DIR' --threads $P --quiet --no-progress"
 [ "$RC_audit_t2" = 0 ] || { cat "$WORK/audit_t2.err" >&2; die "the audit of a clean image exited $RC_audit_t2"; }
+# The manifest stage: a quick audit reads, decodes and parses every manifest, checks its
+# keyform, lists its component folder and finds every payload, but reads no payload.
+run audit_quick "'$SXSAUDIT' audit '$DIR' --threads $P --quick --quiet --no-progress"
+# The same payload list through the minimal read-and-hash loop, same threads.
+run hashloop "cd '$WS' && '$HASHLOOP' '$WORK/payloads' $P"
 # The I/O floor: every payload read, nothing hashed.
 run read_floor "cd '$WS' && xargs -0 -P$P -n 256 cat < '$WORK/payloads' > /dev/null"
 run xargs_sha256sum "cd '$WS' && xargs -0 -P$P -n 256 sha256sum < '$WORK/payloads' > /dev/null"
@@ -161,6 +173,8 @@ fi
 
 # --- ratios ------------------------------------------------------------------------------
 R_FLOOR=$(ratio "$T_audit_t2" "$FLOOR")
+R_HASHLOOP=$(ratio "$T_audit_t2" "$T_hashloop")
+MANIFESTS_S=$(echo "scale=0; $NMANIFESTS / $T_audit_quick" | bc -l)
 R_SHA256SUM=$(ratio "$T_xargs_sha256sum" "$T_audit_t2")
 R_OPENSSL=$(ratio "$T_xargs_openssl" "$T_audit_t2")
 R_THREADS=$(ratio "$T_audit_t1" "$T_audit_t2")
@@ -176,6 +190,8 @@ printf '  xargs sha256sum / audit  %6s   (target >= 3.5:  %s)\n' "$R_SHA256SUM" 
 printf '  xargs openssl / audit    %6s   (target >= 1.5:  %s)\n' "$R_OPENSSL" "$(ok "$R_OPENSSL >= 1.5")"
 printf '  audit 1 thread / %s      %6s   (target >= 1.8:  %s)\n' "$P" "$R_THREADS" "$(ok "$R_THREADS >= 1.8")"
 printf '  audit / (read + hash)    %6s   (same, with the floors added, not max)\n' "$R_FLOOR_SUM"
+printf '  audit / hashloop         %6s   (the minimal read-and-hash loop over the same files)\n' "$R_HASHLOOP"
+printf '  manifest stage           %6s manifests/s on %s threads (quick audit; target >= 40,000 for plain manifests)\n' "$MANIFESTS_S" "$P"
 printf '  cpu: audit / floor       %6s   cpu: sha256sum / audit %s   cpu: openssl / audit %s\n' "$R_CPU" "$R_CPU_SHA256SUM" "$R_CPU_OPENSSL"
 printf '  audit peak RSS         %6d KiB  (target < 200 MB: %s)\n' "$M_audit_t2" "$(ok "$M_audit_t2 * 1024 < 200000000")"
 printf '  audit throughput         %6s MB/s on %s threads\n' "$MB_S" "$P"
@@ -194,7 +210,7 @@ cat > "$OUT" <<EOF
   "date": "$(date -u +%Y-%m-%dT%H:%M:%SZ)",
   "machine": {"cpu": "$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)", "cores": $(nproc), "sha_ni": $(grep -q sha_ni /proc/cpuinfo && echo true || echo false), "mem_kib": $(awk '/MemTotal/ {print $2}' /proc/meminfo)},
   "sxsaudit": {"binary": "$SXSAUDIT", "version": "$("$SXSAUDIT" --version | awk '{print $2}')", "git": "$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$REPO" diff --quiet HEAD -- src 2>/dev/null || echo -dirty)"},
-  "image": {"dir": "$DIR", "scale": "$SCALE", "manifests": $NMANIFESTS, "payloads": $NFILES, "payload_bytes": $BYTES},
+  "image": {"dir": "$DIR", "scale": "$SCALE", "manifests_compressed": $NDCM, "manifests": $NMANIFESTS, "payloads": $NFILES, "payload_bytes": $BYTES},
   "method": {"repeat": $REPEAT, "statistic": "min wall time", "cache": "warm", "threads": $P, "xargs": "-0 -P$P -n 256", "hash_floor": "openssl speed -evp sha256 -bytes 262144 -seconds 3, one core"},
   "seconds": {
     "audit_1_thread": $T_audit_t1,
@@ -203,12 +219,14 @@ cat > "$OUT" <<EOF
     "hash_floor": $(printf '%.3f' "$HASH_FLOOR"),
     "floor": $(printf '%.3f' "$FLOOR"),
     "floor_sum": $(printf '%.3f' "$FLOOR_SUM"),
+    "hashloop": $T_hashloop,
+    "audit_quick": $T_audit_quick,
     "xargs_sha256sum": $T_xargs_sha256sum,
     "xargs_openssl_dgst": $T_xargs_openssl,
     "wim_sxsaudit": $(num "$T_wim_sxsaudit"),
     "wimlib_verify": $(num "$T_wimlib_verify")
   },
-  "cpu_seconds": {"audit_1_thread": $C_audit_t1, "audit_${P}_threads": $C_audit_t2, "read_floor": $C_read_floor, "floor": $(printf '%.2f' "$CPU_FLOOR"), "xargs_sha256sum": $C_xargs_sha256sum, "xargs_openssl_dgst": $C_xargs_openssl},
+  "cpu_seconds": {"hashloop": $C_hashloop, "audit_quick": $C_audit_quick, "audit_1_thread": $C_audit_t1, "audit_${P}_threads": $C_audit_t2, "read_floor": $C_read_floor, "floor": $(printf '%.2f' "$CPU_FLOOR"), "xargs_sha256sum": $C_xargs_sha256sum, "xargs_openssl_dgst": $C_xargs_openssl},
   "load_average_before": "$LOAD0",
   "load_average_after": "$(cut -d' ' -f1-3 /proc/loadavg)",
   "sha256_bytes_per_second_one_core": $(printf '%.0f' "$HASH_BPS"),
@@ -219,6 +237,8 @@ cat > "$OUT" <<EOF
     "openssl_over_audit": $R_OPENSSL,
     "one_thread_over_${P}": $R_THREADS,
     "audit_over_floor_sum": $R_FLOOR_SUM,
+    "audit_over_hashloop": $R_HASHLOOP,
+    "manifests_per_second_quick": $MANIFESTS_S,
     "cpu_audit_over_cpu_floor": $R_CPU,
     "cpu_sha256sum_over_audit": $R_CPU_SHA256SUM,
     "cpu_openssl_over_audit": $R_CPU_OPENSSL,

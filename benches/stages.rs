@@ -10,6 +10,9 @@
 //! - `dcm_manifest/*`: the real DCM manifests of `../shared/realdata/dcm-manifests-26100`
 //!   (skipped without realdata) and the DCM manifests of a Small builder image, PA30-decoded
 //!   against their base manifest and parsed (manifests/s).
+//! - `manifest_stage/*`: the manifest stage on a 2-thread pool, from memory (decode, parse,
+//!   keyform) and as a whole quick audit (`Options::quick`: every manifest read from disk,
+//!   every payload looked up, none read), for plain and DCM Small images (manifests/s).
 //! - `hash/*`: [`sxsaudit::hash::digest`] SHA-256 and SHA-1 of 64 MiB, in bytes/s; the hash floor.
 //! - `dcs_decode/*`: [`sxsaudit::format::dcs::decode`] of the genuine Microsoft LZMS samples of
 //!   `../shared/realdata/lzms-microsoft`, each wrapped in a one-block DCS file with
@@ -182,6 +185,78 @@ fn bench_dcm(
     });
 }
 
+/// The manifest stage on a 2-thread pool, the terms (40,000 plain manifests/s on 2
+/// threads): `parse_keyform_*` from memory (decode when DCM, parse, compute the keyform, as the
+/// audit does per manifest), and `quick_audit_*`, a whole [`audit::run`] with
+/// [`audit::Options::quick`] of a clean Small image (read each manifest from disk, decode,
+/// parse, check its keyform, list its component folder and find every payload there, load
+/// the hives; payloads are not read).
+fn manifest_stage(c: &mut Criterion) {
+    use rayon::prelude::*;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .expect("thread pool");
+    let mut g = c.benchmark_group("manifest_stage");
+    for (compress, name) in [(false, "plain"), (true, "dcm")] {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let spec = Spec {
+            compress,
+            ..Spec::clean(Scale::Small, 17763)
+        };
+        let built = demo::build(tmp.path(), &spec).expect("build image");
+        let manifests =
+            read_manifests(&tmp.path().join("Windows").join("WinSxS").join("Manifests"));
+        let limits = sxs_pa30::Limits::default();
+        let base = built.base.clone().unwrap_or_default();
+        let one = |m: &Vec<u8>| {
+            let xml = if m.starts_with(b"DCM\x01") {
+                std::borrow::Cow::Owned(sxs_pa30::decode(&m[4..], &base, &limits).expect("decode"))
+            } else {
+                std::borrow::Cow::Borrowed(m.as_slice())
+            };
+            let parsed = manifest::parse(&xml).expect("parse");
+            black_box(sxsaudit::format::keyform::keyform(&parsed.identity));
+        };
+        g.throughput(Throughput::Elements(manifests.len() as u64));
+        g.bench_function(
+            format!(
+                "parse_keyform_{name}_{}_manifests_2_threads",
+                manifests.len()
+            ),
+            |b| b.iter(|| pool.install(|| manifests.par_iter().for_each(one))),
+        );
+        let image = Image::open_dir(tmp.path()).expect("open image");
+        let codecs = Codecs {
+            base: sxsaudit::store::base::find(&image).expect("read the base manifest"),
+        };
+        let opts = audit::Options {
+            quick: true,
+            ..Default::default()
+        };
+        let first = pool
+            .install(|| audit::run(&image, &codecs, &opts))
+            .expect("audit");
+        assert!(first.findings.is_empty(), "{:?}", first.findings.first());
+        g.sample_size(20);
+        g.bench_function(
+            format!(
+                "quick_audit_{name}_{}_manifests_2_threads",
+                first.totals.manifests
+            ),
+            |b| {
+                b.iter(|| {
+                    black_box(
+                        pool.install(|| audit::run(&image, &codecs, &opts))
+                            .expect("audit"),
+                    )
+                })
+            },
+        );
+    }
+    g.finish();
+}
+
 fn hashing(c: &mut Criterion) {
     const SIZE: usize = 64 << 20;
     // Not all zeros, in case a hasher ever special-cased them.
@@ -311,6 +386,7 @@ fn audit_small(c: &mut Criterion) {
 criterion_group!(
     benches,
     manifest_parse,
+    manifest_stage,
     dcm_manifest,
     hashing,
     dcs_decode,

@@ -1,17 +1,23 @@
 //! The audit: every manifest of the store against the payloads it names.
 //!
-//! Two parallel phases. First each manifest is read, decoded if compressed, parsed, checked
-//! against its keyform, and each `<file>` resolved in its component folder (case-insensitively)
-//! into a hashing job or a finding. Then the jobs are hashed, largest first so that both cores
-//! stay busy to the end, each worker streaming through its own reused buffer. Findings are
-//! sorted at the end, so every report is byte-identical whatever the thread count.
+//! One parallel pass. Each rayon worker takes a manifest, reads it, decodes it if compressed,
+//! parses it, checks it against its keyform, resolves each `<file>` in its component folder
+//! (case-insensitively) and hashes the payloads it found at once, streaming them through its
+//! own reused buffer. Parsing thus overlaps hashing, both cores stay busy from the first
+//! manifest to the last (work-stealing at manifest granularity; the largest payload of a store
+//! is tens of MB, a few tens of milliseconds of hashing, so the tail is short), and no job
+//! list of the whole store is ever held, so memory follows the number of manifests, not the
+//! bytes. Content a source stores once for several paths (WIM blobs) is the exception: it is
+//! collected during the pass and hashed afterwards, once per content, a solid run in offset
+//! order. The servicing state (the hives) loads beside the listings of WinSxS and Manifests.
+//! Findings are sorted at the end, so every report is byte-identical whatever the thread
+//! count.
 //!
 //! Only the root file `WinSxS\<keyform>\<name>` is compared with the manifest digest: the
 //! `f\`, `r\` and `n\` folders of a component hold update differentials (formats.md §3.4), and
 //! exact name resolution never reaches them.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
@@ -47,6 +53,8 @@ pub struct Options {
     /// Also record every component and file with its content's SHA-256 ([`Audit::inventory`]),
     /// for `compare`.
     pub inventory: bool,
+    /// Check manifests and that every payload is present, without reading payloads.
+    pub quick: bool,
 }
 
 /// Every component and file of an image, with what was found (for `compare`).
@@ -141,6 +149,13 @@ struct Planned {
     files: u64,
     /// SHA-256 of the decoded manifest.
     manifest_sha256: Option<Vec<u8>>,
+    /// Payloads whose content the source stores once for several paths (WIM blobs): hashed
+    /// after planning, once per content.
+    deferred: Vec<(Job, ContentId)>,
+    /// Hashed payloads with their verdict and SHA-256, for an inventory.
+    records: Vec<(Job, Option<Kind>, Option<Vec<u8>>)>,
+    /// Payload bytes hashed.
+    bytes: u64,
 }
 
 fn finding(
@@ -186,6 +201,169 @@ pub fn read_capped(
 /// Audit `image`.
 pub fn run(image: &Image, codecs: &Codecs, opts: &Options) -> Result<Audit> {
     let start = Instant::now();
+    // The servicing state decides which missing payloads are corruption; loading the hives
+    // is serial work, so it runs beside the listings.
+    let (servicing, listed) = rayon::join(
+        || crate::store::servicing::load(image),
+        || list_store(image),
+    );
+    let (manifests_name, folders, manifests) = listed?;
+    let mut manifests_dir = image.winsxs();
+    manifests_dir.push(&manifests_name);
+    let state = servicing.state.as_ref();
+
+    let observe = |f: &Finding| {
+        if let Some(o) = &opts.on_finding {
+            o(f)
+        }
+    };
+    let progress = Progress::new(opts.progress, manifests.len() as u64);
+    // One pass: each worker takes a manifest, plans it and hashes its payloads at once, so
+    // parsing overlaps hashing and no job list of the whole store is ever held.
+    let planned: Vec<Planned> = manifests
+        .par_iter()
+        .map(|m| {
+            let mut p = plan(image, codecs, &manifests_dir, &folders, m, state);
+            p.findings.iter().for_each(observe);
+            for job in std::mem::take(&mut p.jobs) {
+                if opts.quick {
+                    continue;
+                }
+                let parts: Vec<&str> = job.parts.iter().map(String::as_str).collect();
+                if let Some(cid) = image.source.content_id(&parts) {
+                    p.deferred.push((job, cid));
+                    continue;
+                }
+                let algorithms = algorithms_for(job.expected.algorithm, opts.inventory);
+                let digests = digest_path(image, codecs, &parts, &algorithms);
+                p.bytes += digests.bytes;
+                let f = judge(&job, &digests, state, &observe);
+                if opts.inventory {
+                    p.records
+                        .push((job, f.as_ref().map(|f| f.kind), sha256_of(&digests)));
+                }
+                p.findings.extend(f);
+            }
+            progress.step(1, p.bytes);
+            p
+        })
+        .collect();
+    let mut hive_only = state
+        .map(|s| manifests_missing(s, &manifests))
+        .unwrap_or_default();
+    hive_only.iter().for_each(observe);
+
+    let mut totals = Totals {
+        manifests: manifests.len() as u64,
+        ..Totals::default()
+    };
+    let mut findings = Vec::new();
+    let mut notes = Vec::new();
+    let mut deferred = Vec::new();
+    let mut inventory = opts.inventory.then(Inventory::default);
+    let mut hashed = 0u64;
+    for (p, m) in planned.into_iter().zip(&manifests) {
+        if let Some(inv) = inventory.as_mut() {
+            let keyform = m.name[..m.name.len() - ".manifest".len()].to_string();
+            let rec = inv
+                .components
+                .entry(keyform.to_ascii_lowercase())
+                .or_default();
+            rec.keyform = keyform;
+            rec.manifest_sha256 = p.manifest_sha256.clone();
+            for f in p.findings.iter().filter(|f| f.file.is_some()) {
+                let name = f.file.clone().unwrap_or_default();
+                rec.files.insert(
+                    name.to_ascii_lowercase(),
+                    FileRecord {
+                        name,
+                        path: f.path.clone(),
+                        content: None,
+                        verdict: Some(f.kind),
+                    },
+                );
+            }
+            for (job, verdict, sha256) in p.records {
+                inv.record(job, verdict, sha256);
+            }
+        }
+        totals.manifests_compressed += p.compressed as u64;
+        totals.components += p.has_files as u64;
+        totals.payload_files += p.files;
+        hashed += p.bytes;
+        findings.extend(p.findings);
+        notes.extend(p.notes);
+        deferred.extend(p.deferred);
+    }
+
+    // Content stored once for several paths (WIM blobs): hashed once, after planning.
+    if !deferred.is_empty() {
+        progress.add(deferred.len() as u64);
+        let groups = content_groups(&deferred, opts.inventory);
+        let results: Vec<(usize, Hashed)> = groups
+            .par_iter()
+            .flat_map_iter(|group| {
+                let mut out = Vec::new();
+                for unit in group {
+                    let job = &deferred[unit.jobs[0]].0;
+                    let parts: Vec<&str> = job.parts.iter().map(String::as_str).collect();
+                    let digests = digest_path(image, codecs, &parts, &unit.algorithms);
+                    let sha256 = sha256_of(&digests);
+                    // Bytes count once per content, on its first path.
+                    let mut bytes = digests.bytes;
+                    for &j in &unit.jobs {
+                        let f = judge(&deferred[j].0, &digests, state, &observe);
+                        progress.step(1, bytes);
+                        out.push((j, (f, sha256.clone(), std::mem::take(&mut bytes))));
+                    }
+                }
+                out
+            })
+            .collect();
+        let mut deferred: Vec<Option<Job>> = deferred.into_iter().map(|d| Some(d.0)).collect();
+        for (j, (f, sha256, bytes)) in results {
+            hashed += bytes;
+            if let (Some(inv), Some(job)) = (inventory.as_mut(), deferred[j].take()) {
+                inv.record(job, f.as_ref().map(|f| f.kind), sha256);
+            }
+            findings.extend(f);
+        }
+    }
+    progress.finish();
+    findings.append(&mut hive_only);
+    findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    if codecs.base.is_none() && totals.manifests_compressed > 0 {
+        notes.push(format!(
+            "{} manifests are DCM-compressed and no base manifest was found (the image has no servicing-stack wcp.dll): they are unverifiable; give the base with --base FILE (a wcp.dll or the raw 9,066-byte base manifest)",
+            totals.manifests_compressed
+        ));
+    }
+    if opts.quick {
+        notes.push("quick audit (--quick): payload contents were not read, so hash mismatches and damaged compressed payloads are not detected".into());
+    }
+    notes.extend(opts.notes.iter().cloned());
+    notes.extend(servicing.notes);
+    notes.sort();
+    notes.dedup();
+    totals.bytes_hashed = hashed;
+    Ok(Audit {
+        input: image.input.display().to_string(),
+        layout: image.layout,
+        source: image.source.kind(),
+        source_info: image.source.describe(),
+        inventory,
+        repairs: None,
+        fail_on: crate::exit::FailOn::default(),
+        totals,
+        findings,
+        notes,
+        elapsed: start.elapsed(),
+    })
+}
+
+/// The name of the store's Manifests folder as stored, its component folders by lower-case
+/// name, and its `.manifest` files sorted by name.
+fn list_store(image: &Image) -> Result<(String, HashMap<String, DirEntry>, Vec<DirEntry>)> {
     let ws = image.winsxs();
     let mut manifests_dir = ws.clone();
     let listing = image
@@ -220,151 +398,60 @@ pub fn run(image: &Image, codecs: &Codecs, opts: &Options) -> Result<Audit> {
         });
     }
 
-    let observe = |f: &Finding| {
-        if let Some(o) = &opts.on_finding {
-            o(f)
-        }
-    };
-    // The servicing state, once: it decides which missing payloads are corruption.
-    let servicing = crate::store::servicing::load(image);
-    let state = servicing.state.as_ref();
-    let planned: Vec<Planned> = manifests
-        .par_iter()
-        .map(|m| {
-            let p = plan(image, codecs, &manifests_dir, &folders, m, state);
-            p.findings.iter().for_each(observe);
-            p
-        })
-        .collect();
-    let mut hive_only = state
-        .map(|s| manifests_missing(s, &manifests))
-        .unwrap_or_default();
-    hive_only.iter().for_each(observe);
+    Ok((manifests_name, folders, manifests))
+}
 
-    let mut totals = Totals {
-        manifests: manifests.len() as u64,
-        ..Totals::default()
-    };
-    let mut findings = Vec::new();
-    let mut notes = Vec::new();
-    let mut jobs = Vec::new();
-    let mut inventory = opts.inventory.then(Inventory::default);
-    for (p, m) in planned.iter().zip(&manifests) {
-        if let Some(inv) = inventory.as_mut() {
-            let keyform = m.name[..m.name.len() - ".manifest".len()].to_string();
-            let rec = inv
-                .components
-                .entry(keyform.to_ascii_lowercase())
-                .or_default();
-            rec.keyform = keyform;
-            rec.manifest_sha256 = p.manifest_sha256.clone();
-            for f in p.findings.iter().filter(|f| f.file.is_some()) {
-                let name = f.file.clone().unwrap_or_default();
-                rec.files.insert(
-                    name.to_ascii_lowercase(),
-                    FileRecord {
-                        name,
-                        path: f.path.clone(),
-                        content: None,
-                        verdict: Some(f.kind),
-                    },
-                );
-            }
-        }
+/// The algorithms one payload is hashed with: its manifest's, and SHA-256 too for an
+/// inventory (which compares content by SHA-256).
+fn algorithms_for(algorithm: Algorithm, inventory: bool) -> Vec<Algorithm> {
+    if inventory && algorithm != Algorithm::Sha256 {
+        vec![algorithm, Algorithm::Sha256]
+    } else {
+        vec![algorithm]
     }
-    for p in planned {
-        totals.manifests_compressed += p.compressed as u64;
-        totals.components += p.has_files as u64;
-        totals.payload_files += p.files;
-        findings.extend(p.findings);
-        notes.extend(p.notes);
-        jobs.extend(p.jobs);
+}
+
+/// The content's SHA-256, when it was computed.
+fn sha256_of(d: &Digests) -> Option<Vec<u8>> {
+    d.values
+        .as_ref()
+        .ok()
+        .and_then(|v| v.iter().find(|(a, _)| *a == Algorithm::Sha256))
+        .map(|(_, d)| d.clone())
+}
+
+/// The finding for one payload, with its owning packages, announced to the observer.
+fn judge(
+    job: &Job,
+    d: &Digests,
+    state: Option<&ServicingState>,
+    observe: &impl Fn(&Finding),
+) -> Option<Finding> {
+    let mut f = verdict(job, d)?;
+    if let Some(s) = state {
+        with_owners(&mut f, s);
     }
-    let total_bytes = jobs.iter().map(|j| j.size).sum();
-    let progress = Progress::new(opts.progress, jobs.len() as u64, total_bytes);
-    let done = AtomicU64::new(0);
-    let hashed = AtomicU64::new(0);
-    let total_jobs = jobs.len() as u64;
-    let groups = content_groups(image, &jobs, opts.inventory);
-    let results: Vec<(usize, Option<Finding>, Option<Vec<u8>>)> = groups
-        .par_iter()
-        .flat_map_iter(|group| {
-            let mut out = Vec::new();
-            for unit in group {
-                let digests = read_unit(image, codecs, &jobs, unit);
-                hashed.fetch_add(digests.bytes, Ordering::Relaxed);
-                let sha256 = digests
-                    .values
-                    .as_ref()
-                    .ok()
-                    .and_then(|v| v.iter().find(|(a, _)| *a == Algorithm::Sha256))
-                    .map(|(_, d)| d.clone());
-                for &j in &unit.jobs {
-                    let mut f = verdict(&jobs[j], &digests);
-                    if let (Some(f), Some(s)) = (f.as_mut(), state) {
-                        with_owners(f, s);
-                    }
-                    if let Some(f) = &f {
-                        observe(f);
-                    }
-                    progress.inc(
-                        jobs[j].size,
-                        done.fetch_add(1, Ordering::Relaxed) + 1,
-                        total_jobs,
-                    );
-                    out.push((j, f, sha256.clone()));
-                }
-            }
-            out
-        })
-        .collect();
-    progress.finish();
-    if let Some(inv) = inventory.as_mut() {
-        for (j, f, sha256) in &results {
-            let job = &jobs[*j];
-            let rec = inv
-                .components
-                .entry(job.component.to_ascii_lowercase())
-                .or_default();
-            rec.files.insert(
-                job.file.to_ascii_lowercase(),
-                FileRecord {
-                    name: job.file.clone(),
-                    path: job.path.clone(),
-                    content: sha256.clone(),
-                    verdict: f.as_ref().map(|f| f.kind),
-                },
-            );
-        }
+    observe(&f);
+    Some(f)
+}
+
+impl Inventory {
+    /// Record a hashed payload (its verdict and content), replacing what planning recorded.
+    fn record(&mut self, job: Job, verdict: Option<Kind>, content: Option<Vec<u8>>) {
+        let rec = self
+            .components
+            .entry(job.component.to_ascii_lowercase())
+            .or_default();
+        rec.files.insert(
+            job.file.to_ascii_lowercase(),
+            FileRecord {
+                name: job.file,
+                path: job.path,
+                content,
+                verdict,
+            },
+        );
     }
-    let results: Vec<Option<Finding>> = results.into_iter().map(|r| r.1).collect();
-    findings.extend(results.into_iter().flatten());
-    findings.append(&mut hive_only);
-    findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    if codecs.base.is_none() && totals.manifests_compressed > 0 {
-        notes.push(format!(
-            "{} manifests are DCM-compressed and no base manifest was found (the image has no servicing-stack wcp.dll): they are unverifiable; give the base with --base FILE (a wcp.dll or the raw 9,066-byte base manifest)",
-            totals.manifests_compressed
-        ));
-    }
-    notes.extend(opts.notes.iter().cloned());
-    notes.extend(servicing.notes);
-    notes.sort();
-    notes.dedup();
-    totals.bytes_hashed = hashed.into_inner();
-    Ok(Audit {
-        input: image.input.display().to_string(),
-        layout: image.layout,
-        source: image.source.kind(),
-        source_info: image.source.describe(),
-        inventory,
-        repairs: None,
-        fail_on: crate::exit::FailOn::default(),
-        totals,
-        findings,
-        notes,
-        elapsed: start.elapsed(),
-    })
 }
 
 /// Report path of a file in the store: `Windows/WinSxS/...`, whatever level the user gave.
@@ -541,20 +628,31 @@ fn plan_manifest(
     };
     let container = Container::sniff(&bytes);
     out.compressed = container == Container::Dcm;
-    let xml = match codecs.manifest(container, &bytes) {
-        codec::Decoded::Bytes(b) => b,
-        codec::Decoded::Unverifiable(why) => {
-            out.findings
-                .push(finding(Kind::Unverifiable, &component, None, mpath, why));
+    // Plain manifests (most of an older store) are parsed where they were read.
+    let decoded = match container {
+        Container::Plain => None,
+        _ => Some(codecs.manifest(container, &bytes)),
+    };
+    let xml: &[u8] = match &decoded {
+        None => &bytes,
+        Some(codec::Decoded::Bytes(b)) => b,
+        Some(codec::Decoded::Unverifiable(why)) => {
+            out.findings.push(finding(
+                Kind::Unverifiable,
+                &component,
+                None,
+                mpath,
+                why.clone(),
+            ));
             return out;
         }
-        codec::Decoded::Corrupt(why) => {
-            corrupt(&mut out, why);
+        Some(codec::Decoded::Corrupt(why)) => {
+            corrupt(&mut out, why.clone());
             return out;
         }
     };
-    out.manifest_sha256 = Some(crate::hash::digest(Algorithm::Sha256, &xml));
-    let m: Manifest = match manifest::parse(&xml) {
+    out.manifest_sha256 = Some(crate::hash::digest(Algorithm::Sha256, xml));
+    let m: Manifest = match manifest::parse(xml) {
         Ok(m) => m,
         Err(e) => {
             let how = if out.compressed {
@@ -710,23 +808,25 @@ fn plan_manifest(
     out
 }
 
+/// A hashed payload: its finding, its content's SHA-256, and the bytes read for it (counted
+/// on the first path of a shared content only).
+type Hashed = (Option<Finding>, Option<Vec<u8>>, u64);
+
 /// One content to read: a file, or a WIM blob shared by several jobs.
 struct Unit {
     jobs: Vec<usize>,
     algorithms: Vec<Algorithm>,
 }
 
-/// Group jobs into content units (one per file, or per shared blob), and units into groups
-/// read in order by one worker (a solid run of a WIM, read in offset order so each solid chunk
-/// is decompressed once). Groups come largest first, so long reads start early and small ones
-/// fill in at the end.
-fn content_groups(image: &Image, jobs: &[Job], inventory: bool) -> Vec<Vec<Unit>> {
+/// Group jobs into content units (one per shared blob), and units into groups read in order by
+/// one worker (a solid run of a WIM, read in offset order so each solid chunk is decompressed
+/// once). Groups come largest first, so long reads start early and small ones fill in at the
+/// end.
+fn content_groups(jobs: &[(Job, ContentId)], inventory: bool) -> Vec<Vec<Unit>> {
     let mut by_content: HashMap<[u8; 20], usize> = HashMap::new();
-    let mut units: Vec<(Option<ContentId>, Unit, u64)> = Vec::new();
-    for (j, job) in jobs.iter().enumerate() {
-        let parts: Vec<&str> = job.parts.iter().map(String::as_str).collect();
-        let cid = image.source.content_id(&parts);
-        if let Some(&u) = cid.and_then(|c| by_content.get(&c.id)) {
+    let mut units: Vec<(ContentId, Unit, u64)> = Vec::new();
+    for (j, (job, cid)) in jobs.iter().enumerate() {
+        if let Some(&u) = by_content.get(&cid.id) {
             let unit = &mut units[u].1;
             unit.jobs.push(j);
             if !unit.algorithms.contains(&job.expected.algorithm) {
@@ -734,43 +834,33 @@ fn content_groups(image: &Image, jobs: &[Job], inventory: bool) -> Vec<Vec<Unit>
             }
             continue;
         }
-        if let Some(c) = cid {
-            by_content.insert(c.id, units.len());
-        }
-        let mut algorithms = vec![job.expected.algorithm];
-        if inventory && job.expected.algorithm != Algorithm::Sha256 {
-            algorithms.push(Algorithm::Sha256);
-        }
-        units.push((
-            cid,
-            Unit {
-                jobs: vec![j],
-                algorithms,
-            },
-            job.size,
-        ));
+        by_content.insert(cid.id, units.len());
+        let unit = Unit {
+            jobs: vec![j],
+            algorithms: algorithms_for(job.expected.algorithm, inventory),
+        };
+        units.push((*cid, unit, job.size));
     }
     let mut groups: HashMap<u64, Vec<(u64, Unit, u64)>> = HashMap::new();
-    let mut singles: Vec<(u64, Vec<Unit>)> = Vec::new();
     for (cid, unit, size) in units {
-        match cid {
-            Some(c) => groups
-                .entry(c.group)
-                .or_default()
-                .push((c.offset, unit, size)),
-            None => singles.push((size, vec![unit])),
-        }
+        groups
+            .entry(cid.group)
+            .or_default()
+            .push((cid.offset, unit, size));
     }
-    for (_, mut members) in groups {
-        members.sort_by_key(|m| m.0);
-        let size = members.iter().map(|m| m.2).sum();
-        singles.push((size, members.into_iter().map(|m| m.1).collect()));
-    }
-    singles.sort_by(|a, b| {
+    let mut sized: Vec<(u64, Vec<Unit>)> = groups
+        .into_values()
+        .map(|mut members| {
+            members.sort_by_key(|m| m.0);
+            let size = members.iter().map(|m| m.2).sum();
+            (size, members.into_iter().map(|m| m.1).collect())
+        })
+        .collect();
+    sized.sort_by(|a, b| {
         b.0.cmp(&a.0)
             .then_with(|| a.1[0].jobs[0].cmp(&b.1[0].jobs[0]))
     });
-    singles.into_iter().map(|g| g.1).collect()
+    sized.into_iter().map(|g| g.1).collect()
 }
 
 /// One digest per algorithm asked for.
@@ -786,17 +876,6 @@ pub struct Digests {
     pub bytes: u64,
 }
 
-/// Read one unit's content once, decode a compressed container, and hash it with every
-/// algorithm its jobs need.
-fn read_unit(image: &Image, codecs: &Codecs, jobs: &[Job], unit: &Unit) -> Digests {
-    let parts: Vec<&str> = jobs[unit.jobs[0]]
-        .parts
-        .iter()
-        .map(String::as_str)
-        .collect();
-    digest_path(image, codecs, &parts, &unit.algorithms)
-}
-
 /// Read one file of an image (path components from the source root), decode a compressed
 /// container (DCN, DCS), and hash the content with each of `algorithms`.
 pub fn digest_path(
@@ -806,7 +885,33 @@ pub fn digest_path(
     algorithms: &[Algorithm],
 ) -> Digests {
     let mut hashers: Vec<Hasher> = algorithms.iter().map(|&a| Hasher::new(a)).collect();
-    let mut compressed: Option<(Container, Vec<u8>)> = None;
+    PACKED
+        .with(|packed| {
+            let mut packed = packed.borrow_mut();
+            let result = digest_into(image, codecs, parts, algorithms, &mut hashers, &mut packed);
+            packed.clear();
+            codec::trim(&mut packed);
+            result
+        })
+        .unwrap_or_else(|e| e)
+}
+
+thread_local! {
+    /// A compressed payload's bytes, gathered before decoding; reused from file to file.
+    static PACKED: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// [`digest_path`] with the per-thread buffer for compressed payloads; `Err` carries the
+/// digests of a failure.
+fn digest_into(
+    image: &Image,
+    codecs: &Codecs,
+    parts: &[&str],
+    algorithms: &[Algorithm],
+    hashers: &mut Vec<Hasher>,
+    packed: &mut Vec<u8>,
+) -> std::result::Result<Digests, Digests> {
+    let mut compressed: Option<Container> = None;
     let mut bytes = 0u64;
     let mut first = true;
     let read = image.source.read(parts, &mut |chunk| {
@@ -814,16 +919,16 @@ pub fn digest_path(
             first = false;
             let c = Container::sniff(chunk);
             if c != Container::Plain {
-                compressed = Some((c, Vec::new()));
+                compressed = Some(c);
             }
         }
-        if let Some((_, buf)) = compressed.as_mut() {
-            if buf.len() + chunk.len() > codec::MAX_COMPRESSED_PAYLOAD {
+        if compressed.is_some() {
+            if packed.len() + chunk.len() > codec::MAX_COMPRESSED_PAYLOAD {
                 return Err(std::io::Error::other(
                     "compressed payload larger than the limit",
                 ));
             }
-            buf.extend_from_slice(chunk);
+            packed.extend_from_slice(chunk);
         } else {
             hashers.iter_mut().for_each(|h| h.update(chunk));
             bytes += chunk.len() as u64;
@@ -833,46 +938,44 @@ pub fn digest_path(
     let info = match read {
         Ok(info) => info,
         Err(e) => {
-            return Digests {
+            return Err(Digests {
                 values: Err((Kind::Unreadable, format!("cannot read the payload: {e}"))),
                 container_ok: None,
                 bytes,
-            }
+            })
         }
     };
-    if let Some((c, buf)) = compressed {
-        match codecs.payload(c, &buf) {
-            codec::Decoded::Bytes(plain) => {
-                hashers.iter_mut().for_each(|h| h.update(&plain));
-                bytes += plain.len() as u64;
-            }
-            codec::Decoded::Unverifiable(why) => {
-                return Digests {
-                    values: Err((Kind::Unverifiable, why)),
-                    container_ok: info.container_ok,
-                    bytes,
-                }
+    if let Some(c) = compressed {
+        let decoded = codecs.payload_with(c, packed, &mut |plain| {
+            hashers.iter_mut().for_each(|h| h.update(plain));
+            bytes += plain.len() as u64;
+        });
+        let failed = |values| Digests {
+            values: Err(values),
+            container_ok: info.container_ok,
+            bytes,
+        };
+        match decoded {
+            Ok(()) => {}
+            Err(codec::Decoded::Unverifiable(why)) => {
+                return Err(failed((Kind::Unverifiable, why)))
             }
             // A payload that does not decode cannot have the promised content.
-            codec::Decoded::Corrupt(why) => {
-                return Digests {
-                    values: Err((Kind::HashMismatch, why)),
-                    container_ok: info.container_ok,
-                    bytes,
-                }
-            }
+            Err(codec::Decoded::Corrupt(why)) => return Err(failed((Kind::HashMismatch, why))),
+            // payload_with hands plain bytes to the sink, never here.
+            Err(codec::Decoded::Bytes(_)) => {}
         }
     }
     let values = algorithms
         .iter()
         .copied()
-        .zip(hashers.into_iter().map(Hasher::finish))
+        .zip(std::mem::take(hashers).into_iter().map(Hasher::finish))
         .collect();
-    Digests {
+    Ok(Digests {
         values: Ok(values),
         container_ok: info.container_ok,
         bytes,
-    }
+    })
 }
 
 /// The finding for one job given its content's digests, if any.

@@ -2,37 +2,54 @@
 //! stay clean): indicatif hides itself when stderr is not a terminal, and `--quiet` or
 //! `--no-progress` turn it off outright.
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::sync::atomic::{AtomicU64, Ordering};
 
-/// Files and bytes hashed so far.
+use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// Manifests (and shared WIM blobs) done, and payload bytes hashed.
 pub struct Progress {
     bar: Option<ProgressBar>,
+    bytes: AtomicU64,
 }
 
 impl Progress {
-    /// A bar over `total_bytes`, shown only when `enabled` and stderr is a terminal.
-    pub fn new(enabled: bool, total_files: u64, total_bytes: u64) -> Progress {
+    /// A bar over `total` items (manifests), shown only when `enabled` and stderr is a
+    /// terminal. Bytes are counted as they come: a store's size is not known before its
+    /// manifests are read.
+    pub fn new(enabled: bool, total: u64) -> Progress {
         use std::io::IsTerminal;
+        let bytes = AtomicU64::new(0);
         if !enabled || !std::io::stderr().is_terminal() {
-            return Progress { bar: None };
+            return Progress { bar: None, bytes };
         }
-        let bar = ProgressBar::with_draw_target(Some(total_bytes), ProgressDrawTarget::stderr());
+        let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
         let style = ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta} {msg}",
+            "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} ETA {eta} {msg}",
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar());
         bar.set_style(style);
-        bar.set_message(format!("0/{total_files} files"));
-        Progress { bar: Some(bar) }
+        bar.set_message("hashed 0 B");
+        Progress {
+            bar: Some(bar),
+            bytes,
+        }
     }
 
-    /// One more file of `bytes` done; `done_files` so far.
-    pub fn inc(&self, bytes: u64, done_files: u64, total_files: u64) {
+    /// `items` more done, after hashing `bytes`.
+    pub fn step(&self, items: u64, bytes: u64) {
         if let Some(bar) = &self.bar {
-            bar.inc(bytes);
-            if done_files.is_multiple_of(64) || done_files == total_files {
-                bar.set_message(format!("{done_files}/{total_files} files"));
+            let total = self.bytes.fetch_add(bytes, Ordering::Relaxed) + bytes;
+            bar.inc(items);
+            if bar.position().is_multiple_of(64) || bar.position() == bar.length().unwrap_or(0) {
+                bar.set_message(format!("hashed {}", HumanBytes(total)));
             }
+        }
+    }
+
+    /// `items` more to do (content hashed after planning).
+    pub fn add(&self, items: u64) {
+        if let Some(bar) = &self.bar {
+            bar.inc_length(items);
         }
     }
 

@@ -38,7 +38,8 @@ pub struct DirEntry {
     pub name: String,
     /// Its kind.
     pub kind: EntryKind,
-    /// Its size in bytes (files).
+    /// Its size in bytes, for files of sources that know it without asking (a WIM); 0 where
+    /// that would cost a call per entry (a directory).
     pub size: u64,
 }
 

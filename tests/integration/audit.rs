@@ -176,3 +176,79 @@ fn demo_command_checks_itself() {
     assert!(json["summary"]["hash_mismatch"].as_u64().unwrap() >= 3);
     assert!(String::from_utf8_lossy(&out.stderr).contains("found exactly the"));
 }
+
+#[test]
+fn quick_finds_everything_but_content_faults_and_reads_no_payload() {
+    let img = TestImage::build(&Spec::demo(Scale::Tiny, 17763));
+    let (full_code, full, _) = audit_json(img.root(), &[]);
+    // A payload that cannot be opened: the full audit reports it, a quick audit never opens it.
+    let victim = img
+        .built
+        .components
+        .iter()
+        .find(|c| {
+            !c.files.is_empty() && !img.built.planted.iter().any(|p| p.component == c.keyform)
+        })
+        .unwrap();
+    let path = payload_path(img.root(), &victim.keyform, &victim.files[0].name);
+    let bytes = std::fs::read(&path).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    std::fs::create_dir(&path).unwrap();
+    let (code, quick, stderr) = audit_json(img.root(), &["--quick"]);
+    std::fs::remove_dir(&path).unwrap();
+    std::fs::write(&path, bytes).unwrap();
+    // Content kinds are not looked for; every other planted finding is found, plus the
+    // folder where a file should be (seen in the listing, not by opening it).
+    let content = ["hash_mismatch"];
+    let mut expected: Vec<_> = triples(&full)
+        .into_iter()
+        .filter(|t| !content.contains(&t.0.as_str()))
+        .collect();
+    expected.push((
+        "unreadable".into(),
+        victim.keyform.clone(),
+        Some(victim.files[0].name.clone()),
+    ));
+    expected.sort();
+    assert_eq!(triples(&quick), expected, "{stderr}");
+    assert!(triples(&full).iter().any(|t| t.0 == "hash_mismatch"));
+    assert_eq!(code, full_code & !1);
+    assert_eq!(quick["summary"]["bytes_hashed"], 0);
+    let notes = quick["notes"].as_array().unwrap();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.as_str().unwrap().contains("--quick")),
+        "{notes:?}"
+    );
+}
+
+#[test]
+fn demo_plain_stores_nothing_compressed() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("img");
+    let out = sxsaudit(&[
+        "demo",
+        root.to_str().unwrap(),
+        "--scale",
+        "tiny",
+        "--plain",
+        "--quiet",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let manifests = root.join("Windows/WinSxS/Manifests");
+    let mut n = 0;
+    for e in std::fs::read_dir(&manifests).unwrap() {
+        let head = std::fs::read(e.unwrap().path()).unwrap();
+        assert!(!head.starts_with(b"DCM"));
+        n += 1;
+    }
+    assert!(n > 10);
+    let (_, json, _) = audit_json(&root, &[]);
+    assert_eq!(json["summary"]["manifests_compressed"], 0);
+}

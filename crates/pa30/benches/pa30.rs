@@ -1,12 +1,13 @@
-//! Throughput of the PA30 decoder on the seven real DCM manifests (MB/s of output) and of
-//! encode + decode on a synthetic manifest-sized input. Real samples are read at run time;
-//! the real-data group is skipped when they are absent.
+//! Throughput of the PA30 decoder on the seven real DCM manifests (MB/s of output), on a
+//! DCN-like 4 MiB payload (a delta against an empty source, as sxsaudit's demo payloads
+//! are made), and of encode + decode on a synthetic manifest-sized input. Real samples are
+//! read at run time; the real-data group is skipped when they are absent.
 
 use std::hint::black_box;
 use std::path::PathBuf;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use sxs_pa30::{decode, encode, EncodeOptions, Limits};
+use sxs_pa30::{decode, decode_into, encode, EncodeOptions, Limits, TargetHash};
 
 fn realdata() -> Option<PathBuf> {
     let dir = std::env::var_os("SXSAUDIT_REALDATA")
@@ -71,6 +72,120 @@ fn real_manifests(c: &mut Criterion) {
             }
         })
     });
+    let mut out = Vec::new();
+    g.bench_function("7 real DCM manifests, decode_into", |b| {
+        b.iter(|| {
+            for d in &deltas {
+                let r = decode_into(
+                    black_box(d),
+                    &base,
+                    &Limits::default(),
+                    TargetHash::Verify,
+                    &mut out,
+                );
+                black_box((r.is_ok(), out.len()));
+            }
+        })
+    });
+    // The small ones alone (4 B to 40 KB of output): per-file costs dominate there.
+    let small: Vec<&Vec<u8>> = deltas.iter().filter(|d| d.len() < 20_000).collect();
+    let small_total: usize = small
+        .iter()
+        .map(|d| decode(d, &base, &Limits::default()).map_or(0, |o| o.len()))
+        .sum();
+    g.throughput(Throughput::Bytes(small_total as u64));
+    g.bench_function(format!("{} small real DCM manifests", small.len()), |b| {
+        b.iter(|| {
+            for d in &small {
+                let r = decode_into(
+                    black_box(d),
+                    &base,
+                    &Limits::default(),
+                    TargetHash::Verify,
+                    &mut out,
+                );
+                black_box((r.is_ok(), out.len()));
+            }
+        })
+    });
+    g.finish();
+}
+
+/// A 4 MiB payload shaped like sxsaudit's demo payloads: runs of 16..528 bytes, each one
+/// repeated byte, the CBS text repeated, or pseudo-random bytes (2 cases of 4); `MZ` first.
+fn dcn_payload() -> Vec<u8> {
+    const TEXT: &[u8] = b"Microsoft Windows Component Based Servicing payload ";
+    let mut x = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = move || {
+        // xorshift64
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let n = 4 << 20;
+    let mut buf = Vec::with_capacity(n);
+    while buf.len() < n {
+        let run = ((next() % 512) as usize + 16).min(n - buf.len());
+        match next() % 4 {
+            0 => {
+                let b = next() as u8;
+                buf.resize(buf.len() + run, b);
+            }
+            1 => buf.extend(TEXT.iter().cycle().take(run)),
+            _ => {
+                for _ in 0..run {
+                    buf.push((next() >> 32) as u8);
+                }
+            }
+        }
+    }
+    buf[..2].copy_from_slice(b"MZ");
+    buf
+}
+
+fn dcn_like(c: &mut Criterion) {
+    let target = dcn_payload();
+    // What sxsaudit's DCN writer uses: an MD5 of the target, default blocks.
+    let opts = EncodeOptions {
+        md5: true,
+        ..Default::default()
+    };
+    let delta = encode(&target, &[], &opts);
+    let limits = Limits::default();
+    let mut out = Vec::new();
+    decode_into(&delta, &[], &limits, TargetHash::Verify, &mut out).unwrap();
+    assert!(out == target);
+    eprintln!(
+        "DCN-like: {} bytes -> {} bytes of delta ({:.2}:1)",
+        target.len(),
+        delta.len(),
+        target.len() as f64 / delta.len() as f64
+    );
+    let mut g = c.benchmark_group("DCN-like 4 MiB payload");
+    g.throughput(Throughput::Bytes(target.len() as u64));
+    g.bench_function("decode (Vec per call)", |b| {
+        b.iter(|| black_box(decode(black_box(&delta), &[], &limits).ok()))
+    });
+    g.bench_function("decode_into Verify", |b| {
+        b.iter(|| {
+            decode_into(
+                black_box(&delta),
+                &[],
+                &limits,
+                TargetHash::Verify,
+                &mut out,
+            )
+            .ok();
+            black_box(out.len())
+        })
+    });
+    g.bench_function("decode_into Skip", |b| {
+        b.iter(|| {
+            decode_into(black_box(&delta), &[], &limits, TargetHash::Skip, &mut out).ok();
+            black_box(out.len())
+        })
+    });
     g.finish();
 }
 
@@ -96,5 +211,5 @@ fn synthetic(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, real_manifests, synthetic);
+criterion_group!(benches, real_manifests, dcn_like, synthetic);
 criterion_main!(benches);

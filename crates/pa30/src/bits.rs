@@ -44,7 +44,8 @@ impl<'a> BitReader<'a> {
         self.end = end;
     }
 
-    /// Moves to `pos` (used to skip a buffer's bytes).
+    /// Moves to `pos` (to skip a buffer's bytes, or after a [`peek_at`](Self::peek_at) loop).
+    #[inline(always)]
     pub(crate) fn set_pos(&mut self, pos: usize) {
         self.pos = pos;
     }
@@ -60,21 +61,33 @@ impl<'a> BitReader<'a> {
     }
 
     /// At least 57 upcoming bits, the next bit in bit 0; zeros past the slice.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn peek(&self) -> u64 {
-        let byte = self.pos >> 3;
+        self.peek_at(self.pos)
+    }
+
+    /// [`peek`](Self::peek) at bit position `pos`, for loops that keep the position in a
+    /// local and store it back with [`set_pos`](Self::set_pos).
+    #[inline(always)]
+    pub(crate) fn peek_at(&self, pos: usize) -> u64 {
+        let byte = pos >> 3;
         let word = match self.data.get(byte..).and_then(|s| s.first_chunk::<8>()) {
             Some(chunk) => u64::from_le_bytes(*chunk),
-            None => {
-                let mut tmp = [0u8; 8];
-                if let Some(rest) = self.data.get(byte..) {
-                    let n = rest.len().min(8);
-                    tmp[..n].copy_from_slice(&rest[..n]);
-                }
-                u64::from_le_bytes(tmp)
-            }
+            None => self.peek_tail(byte),
         };
-        word >> (self.pos & 7)
+        word >> (pos & 7)
+    }
+
+    /// The last (fewer than 8) bytes, zero-extended.
+    #[cold]
+    #[inline(never)]
+    fn peek_tail(&self, byte: usize) -> u64 {
+        let mut tmp = [0u8; 8];
+        if let Some(rest) = self.data.get(byte..) {
+            let n = rest.len().min(8);
+            tmp[..n].copy_from_slice(&rest[..n]);
+        }
+        u64::from_le_bytes(tmp)
     }
 
     /// Consumes `n` bits (after a [`peek`](Self::peek)).

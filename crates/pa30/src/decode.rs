@@ -1,24 +1,38 @@
 //! The PA30 header parser and the RAW decoder (pa30.md §3–§9).
+//!
+//! Speed notes (sxsaudit decodes every DCM manifest and DCN payload of an image):
+//! - the window `source ‖ output` is never materialised: matches that start in the source
+//!   read it in place, so nothing is copied in front of the output or drained after it;
+//! - the output is a reusable working buffer ([`decode_into`]) kept [`SLACK`] bytes longer
+//!   than the write position, so literal batches and short matches write fixed-width
+//!   chunks; it is zero-filled as it grows rather than written through spare capacity,
+//!   because the crate forbids `unsafe`;
+//! - literals resolved by the 11-bit main table are decoded up to five per 57-bit peek,
+//!   stopping at the block end, and truncation is checked once per batch (bits past the
+//!   end read as zero, so the error is the same as checking after every literal);
+//! - a match takes its slot escape, raw distance bits and aligned code from the peek
+//!   that resolved its main symbol;
+//! - Huffman tables are fixed arrays, rebuilt only for trees whose lengths change from
+//!   one block to the next, and without clearing (see [`Decoder::build`]).
 
 use md5::{Digest, Md5};
 
 use crate::bits::BitReader;
 use crate::huffman::Decoder;
 use crate::{
-    file_type_name, Error, Header, Limits, ALG_MD5, ALIGNED_SYMBOLS, LENGTH_SYMBOLS, MAIN_SYMBOLS,
-    MAX_BLOCKS, MAX_HASH_LEN, TREE_LENGTHS,
+    file_type_name, Error, Header, Limits, TargetHash, ALG_MD5, ALIGNED_SYMBOLS, LENGTH_SYMBOLS,
+    MAIN_SYMBOLS, MAX_BLOCKS, MAX_HASH_LEN, TREE_LENGTHS,
 };
-
-/// Initial output reservation cap: the declared size may lie, so reserve at most this and
-/// let the vector grow as output is really produced.
-const MAX_INITIAL_RESERVE: usize = 1 << 20;
 
 /// Longest long-length prefix: z ≤ 23 keeps `2^(z+8) + x + 8` inside 32 bits (§8.8).
 const MAX_LONG_LENGTH_ZEROS: u32 = 23;
 
 /// A parsed PA30 file: the header plus where its two data buffers are.
 pub(crate) struct Parsed<'a> {
+    /// The header, with `target_hash` left empty (no allocation on the decode path).
     pub(crate) header: Header,
+    /// The stored target hash.
+    pub(crate) hash: &'a [u8],
     pub(crate) preprocess: &'a [u8],
     pub(crate) patch: &'a [u8],
 }
@@ -85,16 +99,34 @@ pub(crate) fn parse(delta: &[u8]) -> Result<Parsed<'_>, Error> {
             flags,
             target_size,
             hash_alg_id,
-            target_hash: hash.to_vec(),
+            target_hash: Vec::new(),
         },
+        hash,
         preprocess,
         patch,
     })
 }
 
-/// Full decode: header checks, match stream, size and hash verification.
-pub(crate) fn decode(delta: &[u8], source: &[u8], limits: &Limits) -> Result<Vec<u8>, Error> {
-    let p = parse(delta)?;
+/// Full decode into `out`: header checks, match stream, size and (with
+/// [`TargetHash::Verify`]) hash verification.
+pub(crate) fn decode_into(
+    delta: &[u8],
+    source: &[u8],
+    limits: &Limits,
+    check: TargetHash,
+    out: &mut Vec<u8>,
+) -> Result<(), Error> {
+    decode_parsed(&parse(delta)?, source, limits, check, out)
+}
+
+/// [`decode_into`] after parsing.
+fn decode_parsed(
+    p: &Parsed<'_>,
+    source: &[u8],
+    limits: &Limits,
+    check: TargetHash,
+    out: &mut Vec<u8>,
+) -> Result<(), Error> {
     let h = &p.header;
     if h.file_type != 1 {
         return Err(Error::Unsupported(format!(
@@ -104,9 +136,9 @@ pub(crate) fn decode(delta: &[u8], source: &[u8], limits: &Limits) -> Result<Vec
         )));
     }
     match h.hash_alg_id {
-        0 if h.target_hash.is_empty() => {}
+        0 if p.hash.is_empty() => {}
         0 => return Err(Error::Corrupt("target hash present without an algorithm")),
-        ALG_MD5 if h.target_hash.len() == 16 => {}
+        ALG_MD5 if p.hash.len() == 16 => {}
         ALG_MD5 => return Err(Error::Corrupt("MD5 target hash is not 16 bytes")),
         other => {
             return Err(Error::Unsupported(format!(
@@ -133,43 +165,78 @@ pub(crate) fn decode(delta: &[u8], source: &[u8], limits: &Limits) -> Result<Vec
         limit: usize::MAX as u64,
     };
     let t = usize::try_from(h.target_size).map_err(|_| too_big)?;
-    let out = decode_patch(p.patch, source, t)?;
-    if h.hash_alg_id == ALG_MD5 {
-        let actual = Md5::digest(&out);
-        if actual.as_slice() != h.target_hash.as_slice() {
+    decode_patch(p.patch, source, t, out)?;
+    if check == TargetHash::Verify && h.hash_alg_id == ALG_MD5 {
+        let actual = Md5::digest(out.as_slice());
+        if actual.as_slice() != p.hash {
             return Err(Error::HashMismatch {
                 algorithm: "MD5",
-                expected: h.target_hash.clone(),
+                expected: p.hash.to_vec(),
                 actual: actual.to_vec(),
             });
         }
     }
+    Ok(())
+}
+
+/// Full decode into a new vector, hash verified.
+pub(crate) fn decode(delta: &[u8], source: &[u8], limits: &Limits) -> Result<Vec<u8>, Error> {
+    // Capacity only (nothing is touched until output is produced), capped because the
+    // declared size may lie.
+    let p = parse(delta)?;
+    let t = usize::try_from(p.header.target_size).unwrap_or(usize::MAX);
+    let mut out = Vec::with_capacity(t.saturating_add(SLACK).min(MAX_INITIAL_RESERVE));
+    decode_parsed(&p, source, limits, TargetHash::Verify, &mut out)?;
     Ok(out)
 }
 
+/// Primary table sizes: 11 bits for the main tree (every default code fits, and five
+/// codes fit one 57-bit peek), 9 for lengths, 7 for the aligned tree and the pre-tree.
+type MainDecoder = Decoder<2048>;
+type LengthDecoder = Decoder<512>;
+type SmallDecoder = Decoder<128>;
+
+/// Literals decoded per peek on the fast path: five 11-bit table codes use at most 55 of
+/// the 57 bits a peek guarantees.
+const LITERALS_PER_PEEK: usize = 5;
+
 /// The three decoders of one parameter block.
 struct Trees {
-    main: Decoder,
-    length: Decoder,
-    aligned: Decoder,
+    main: MainDecoder,
+    length: LengthDecoder,
+    aligned: SmallDecoder,
 }
 
 impl Trees {
     fn new() -> Self {
         Trees {
-            main: Decoder::new(11),
-            length: Decoder::new(9),
-            aligned: Decoder::new(7),
+            main: Decoder::new(),
+            length: Decoder::new(),
+            aligned: Decoder::new(),
         }
     }
 
-    fn build(&mut self, lengths: &[u8]) -> Result<(), Error> {
+    /// Builds the trees of a block's 872 `lengths`; a tree whose lengths equal those of
+    /// the block built before (`old`, already validated) is kept as it is.
+    fn build(&mut self, lengths: &[u8], old: Option<&[u8]>) -> Result<(), Error> {
         let (main, rest) = lengths.split_at(MAIN_SYMBOLS);
         let (length, aligned) = rest.split_at(LENGTH_SYMBOLS);
         debug_assert_eq!(aligned.len(), ALIGNED_SYMBOLS);
-        self.main.build(main)?;
-        self.length.build(length)?;
-        self.aligned.build(aligned)
+        let old = old.map(|o| {
+            let (m, r) = o.split_at(MAIN_SYMBOLS);
+            let (l, a) = r.split_at(LENGTH_SYMBOLS);
+            (m, l, a)
+        });
+        if old.is_none_or(|o| o.0 != main) {
+            self.main.build(main)?;
+        }
+        if old.is_none_or(|o| o.1 != length) {
+            self.length.build(length)?;
+        }
+        if old.is_none_or(|o| o.2 != aligned) {
+            self.aligned.build(aligned)?;
+        }
+        Ok(())
     }
 }
 
@@ -190,7 +257,7 @@ pub(crate) fn default_lengths() -> [u8; TREE_LENGTHS] {
 /// Decodes one block's 872 lengths against `prev` with the pre-tree (§6.3).
 fn read_block_lengths(
     br: &mut BitReader<'_>,
-    pre: &Decoder,
+    pre: &SmallDecoder,
     prev: &[u8],
     cur: &mut [u8],
 ) -> Result<(), Error> {
@@ -239,17 +306,73 @@ fn read_block_lengths(
     br.check()
 }
 
-/// Decodes the patch buffer (§5–§9) into exactly `t` bytes.
-fn decode_patch(patch: &[u8], source: &[u8], t: usize) -> Result<Vec<u8>, Error> {
+/// Raw fields taken from one [`BitReader::peek`]; `used` is consumed afterwards.
+struct Peeked {
+    bits: u64,
+    used: u32,
+}
+
+impl Peeked {
+    /// The next `n` (≤ 26) raw bits, least significant first.
+    #[inline(always)]
+    fn take(&mut self, n: u32) -> u64 {
+        let v = self.bits & ((1u64 << n) - 1);
+        self.bits >>= n;
+        self.used += n;
+        v
+    }
+}
+
+/// Whether a main-table entry is a literal resolved by the table: non-zero (a code of at
+/// most 11 bits) with a symbol below 256.
+#[inline(always)]
+fn is_literal(e: u32) -> bool {
+    e.wrapping_sub(1) < 0xFFFF
+}
+
+/// Working bytes kept past the write position, so literal batches and short match copies
+/// can write a fixed width without per-byte bounds logic. Cut off at the end.
+const SLACK: usize = 64;
+
+/// Cap on the capacity [`decode`] reserves from the declared TargetSize before any output
+/// exists: the size may lie, so the vector otherwise grows with the output produced.
+const MAX_INITIAL_RESERVE: usize = 1 << 20;
+
+/// Working length a buffer first grows to; it then doubles as output is really
+/// produced, so a lying TargetSize costs at most this much zeroing.
+const INITIAL_CHUNK: usize = 64 << 10;
+
+/// Grows the working buffer to at least `need` (≤ `end`) bytes, doubling.
+#[cold]
+#[inline(never)]
+fn grow(out: &mut Vec<u8>, need: usize, end: usize) {
+    let want = out
+        .len()
+        .saturating_mul(2)
+        .max(INITIAL_CHUNK)
+        .min(end)
+        .max(need);
+    out.resize(want, 0);
+}
+
+/// Decodes the patch buffer (§5–§9) into exactly `t` bytes in `out`.
+///
+/// The window (§8.1) is `source ‖ output`; the source is read in place rather than copied
+/// in front of the output. `out` is a working buffer: its existing bytes are overwritten
+/// (no need to zero them), it grows geometrically with the output produced (never by a
+/// size read from the input alone), keeps [`SLACK`] bytes past the write position, and is
+/// cut to `t` at the end.
+fn decode_patch(patch: &[u8], source: &[u8], t: usize, out: &mut Vec<u8>) -> Result<(), Error> {
     if patch.is_empty() {
+        out.clear();
         return if t == 0 {
-            Ok(Vec::new())
+            Ok(())
         } else {
             Err(Error::Truncated)
         };
     }
     let s = source.len();
-    let total = s.checked_add(t).ok_or(Error::LimitExceeded {
+    s.checked_add(t).ok_or(Error::LimitExceeded {
         what: "source plus target size",
         value: t as u64,
         limit: (usize::MAX - s) as u64,
@@ -261,11 +384,13 @@ fn decode_patch(patch: &[u8], source: &[u8], t: usize) -> Result<Vec<u8>, Error>
         return Err(Error::Unsupported("non-empty rift table".into()));
     }
     let is_default = br.bit() == 1;
-    let mut starts: Vec<u64> = Vec::new();
-    let mut lengths: Vec<u8> = Vec::new();
-    if is_default {
-        starts.push(s as u64);
-        lengths.extend_from_slice(&default_lengths());
+    let first_start = [s as u64];
+    let defaults;
+    let mut many_starts: Vec<u64> = Vec::new();
+    let mut many_lengths: Vec<u8> = Vec::new();
+    let (starts, lengths): (&[u64], &[u8]) = if is_default {
+        defaults = default_lengths();
+        (&first_start, &defaults)
     } else {
         let b = br.read_int()?;
         if b == 0 {
@@ -278,77 +403,160 @@ fn decode_patch(patch: &[u8], source: &[u8], t: usize) -> Result<Vec<u8>, Error>
                 limit: MAX_BLOCKS,
             });
         }
+        // b ≤ MAX_BLOCKS, so these reservations are capped.
+        many_starts.reserve(b as usize);
         let mut acc = 0u64;
         for _ in 0..b {
             acc = acc
                 .checked_add(br.read_int()?)
                 .ok_or(Error::Corrupt("block start overflows"))?;
-            starts.push(acc);
+            many_starts.push(acc);
         }
         let mut pre_lens = [0u8; 39];
         for x in pre_lens.iter_mut() {
             *x = br.read(4) as u8;
         }
         br.check()?;
-        let mut pre = Decoder::new(7);
+        let mut pre = SmallDecoder::new();
         pre.build(&pre_lens)?;
         let mut prev = [0u8; TREE_LENGTHS];
         let mut cur = [0u8; TREE_LENGTHS];
         for _ in 0..b {
             read_block_lengths(&mut br, &pre, &prev, &mut cur)?;
-            lengths.extend_from_slice(&cur);
+            many_lengths.extend_from_slice(&cur);
             prev = cur;
         }
-    }
+        (&many_starts, &many_lengths)
+    };
     br.check()?;
 
-    let mut w: Vec<u8> = Vec::with_capacity(s + t.min(MAX_INITIAL_RESERVE));
-    w.extend_from_slice(source);
+    let end = t.saturating_add(SLACK);
+    if out.len() < end.min(INITIAL_CHUNK) {
+        out.resize(end.min(INITIAL_CHUNK), 0);
+    }
     let mut trees = Trees::new();
     let mut block = usize::MAX;
     let mut next_start = 0u64;
+    // Output position where the current block ends (or t): literal batches stop there.
+    let mut limit = 0usize;
     let mut lru = [0usize; 3];
+    // Output bytes produced; the window position is s + pos (≤ s + t, checked above).
+    let mut pos = 0usize;
 
-    while w.len() < total {
-        let pos = w.len();
-        if pos as u64 >= next_start {
+    while pos < t {
+        let pw = s + pos;
+        if pw as u64 >= next_start {
             // Switch to the last block whose start is ≤ pos (§8.2), only between symbols.
-            let idx = starts.partition_point(|&st| st <= pos as u64);
+            let idx = starts.partition_point(|&st| st <= pw as u64);
             if idx == 0 {
                 return Err(Error::Corrupt("output position before the first block"));
             }
             if idx - 1 != block {
+                // None before the first block (block = usize::MAX).
+                let old = block
+                    .checked_mul(TREE_LENGTHS)
+                    .and_then(|a| lengths.get(a..a.checked_add(TREE_LENGTHS)?));
                 block = idx - 1;
                 let at = block * TREE_LENGTHS;
                 let l = lengths
                     .get(at..at + TREE_LENGTHS)
                     .ok_or(Error::Corrupt("missing block lengths"))?;
-                trees.build(l)?;
+                trees.build(l, old)?;
             }
             next_start = starts.get(block + 1).copied().unwrap_or(u64::MAX);
+            limit = next_start.saturating_sub(s as u64).min(t as u64) as usize;
         }
-        let sym = trees.main.decode(&mut br)?;
+        if out.len() < pos.saturating_add(SLACK) {
+            grow(out, pos.saturating_add(SLACK), end);
+        }
+
+        // Literal fast path: up to five table-resolved literals per peek, none past the
+        // block end, t, or the working buffer. Running out of bits is still reported
+        // right after the literals that ran out (bits past the end read as zero, so no
+        // other error can come first), and a run of literals read from those zeros stops
+        // there, after at most five.
+        let mut bits = br.peek();
+        let mut e = trees.main.entry(bits);
+        if is_literal(e) {
+            // pos + SLACK ≤ out.len() and pos < limit, so lit_end > pos.
+            let lit_end = limit.min(out.len() - LITERALS_PER_PEEK);
+            let bit_end = br.end();
+            let mut bp = br.pos();
+            loop {
+                let n_max = (lit_end - pos).min(LITERALS_PER_PEEK);
+                let Some(dst) = out.get_mut(pos..pos + LITERALS_PER_PEEK) else {
+                    return Err(Error::Corrupt("internal: working buffer too short"));
+                };
+                let mut n = 0usize;
+                loop {
+                    let l = e & 0xFF;
+                    dst[n] = (e >> 8) as u8;
+                    bits >>= l;
+                    bp += l as usize;
+                    n += 1;
+                    if n == n_max {
+                        break;
+                    }
+                    e = trees.main.entry(bits);
+                    if !is_literal(e) {
+                        break;
+                    }
+                }
+                pos += n;
+                if bp > bit_end {
+                    return Err(Error::Truncated);
+                }
+                if pos >= lit_end {
+                    break;
+                }
+                bits = br.peek_at(bp);
+                e = trees.main.entry(bits);
+                if !is_literal(e) {
+                    break;
+                }
+            }
+            br.set_pos(bp);
+            continue;
+        }
+
+        // Anything else: a match, or a code longer than the table. A table code leaves at
+        // least 57 − 11 = 46 peeked bits: enough for the slot escape and the distance's
+        // raw bits (at most 6 + 26) and an aligned-table code (7), without a new peek.
+        let (sym, rest) = if e & 0xFF != 0 {
+            br.consume(e & 0xFF);
+            (e >> 8, bits >> (e & 0xFF))
+        } else {
+            let sym = trees.main.decode(&mut br)?;
+            (sym, br.peek())
+        };
         if sym < 256 {
+            // A literal with a code longer than the table.
             br.check()?;
-            w.push(sym as u8);
+            out[pos] = sym as u8;
+            pos += 1;
             continue;
         }
         let m = sym - 256;
         let mut slot = m >> 3;
         let len3 = m & 7;
+        let mut raw = Peeked {
+            bits: rest,
+            used: 0,
+        };
         if slot == 7 {
             // Slot escape (§8.5).
-            slot = if br.bit() == 0 {
-                43 + br.read(2) as u32
-            } else if br.bit() == 0 {
-                47 + br.read(3) as u32
+            slot = if raw.take(1) == 0 {
+                43 + raw.take(2) as u32
+            } else if raw.take(1) == 0 {
+                47 + raw.take(3) as u32
             } else {
-                55 + br.read(4) as u32
+                55 + raw.take(4) as u32
             };
         }
         let d: usize = match slot {
             0..=2 => {
-                let x = br.read(14 + 2 * slot) as i64;
+                let x = raw.take(14 + 2 * slot) as i64;
+                br.consume(raw.used);
                 let delta = match slot {
                     0 => x - 0x2000,
                     1 => {
@@ -381,10 +589,19 @@ fn decode_patch(patch: &[u8], source: &[u8], t: usize) -> Result<Vec<u8>, Error>
                 let v = ((slot - 11) >> 1) + 1;
                 let base = (2u64 + u64::from((slot - 11) & 1)) << v;
                 let d = if slot <= 16 {
-                    base + br.read(v)
+                    let x = raw.take(v);
+                    br.consume(raw.used);
+                    base + x
                 } else {
-                    let x = br.read(v - 4);
-                    let a = trees.aligned.decode(&mut br)?;
+                    let x = raw.take(v - 4);
+                    let ae = trees.aligned.entry(raw.bits);
+                    let a = if ae & 0xFF != 0 {
+                        br.consume(raw.used + (ae & 0xFF));
+                        ae >> 8
+                    } else {
+                        br.consume(raw.used);
+                        trees.aligned.decode(&mut br)?
+                    };
                     base + (x << 4) + u64::from(a)
                 };
                 usize::try_from(d).map_err(|_| Error::Corrupt("distance too large"))?
@@ -411,10 +628,10 @@ fn decode_patch(patch: &[u8], source: &[u8], t: usize) -> Result<Vec<u8>, Error>
         };
         // Running out of bits is reported before what the garbage bits would mean.
         br.check()?;
-        if d == 0 || d > pos {
+        if d == 0 || d > pw {
             return Err(Error::Corrupt("match distance outside the window"));
         }
-        if len > (total - pos) as u64 {
+        if len > (t - pos) as u64 {
             return Err(Error::Corrupt("match runs past the target size"));
         }
         let len = len as usize;
@@ -426,38 +643,94 @@ fn decode_patch(patch: &[u8], source: &[u8], t: usize) -> Result<Vec<u8>, Error>
                 lru = [d, lru[0], lru[1]];
             }
         }
-        copy_match(&mut w, pos - d, len);
+        // pos + len ≤ t, so this stays within `end`.
+        let need = pos + len + SLACK;
+        if out.len() < need {
+            grow(out, need, end);
+        }
+        let ws = pw - d;
+        if let Some(from_source) = s.checked_sub(ws).filter(|&n| n > 0) {
+            copy_from_source(out, source, ws, from_source, pos, len);
+        } else {
+            copy_within(out, ws - s, pos, len);
+        }
+        pos += len;
     }
     br.check()?;
     if br.pos() != br.end() {
         return Err(Error::Corrupt("bits left over after the last symbol"));
     }
-    w.drain(..s);
-    Ok(w)
+    out.truncate(t);
+    Ok(())
 }
 
-/// Appends `len` bytes copied byte by byte from `src` onward (the copy may overlap its
-/// own output). Works in chunks that are multiples of the distance, so overlapping copies
-/// still move whole slices.
-#[inline]
-fn copy_match(w: &mut Vec<u8>, src: usize, len: usize) {
-    let d = w.len() - src;
-    if len <= d {
-        w.extend_from_within(src..src + len);
-        return;
+/// A match that starts in the source (window position `ws` < S, `avail` = S − ws source
+/// bytes left): the source part, then the rest from the start of the output.
+#[cold]
+#[inline(never)]
+fn copy_from_source(
+    out: &mut [u8],
+    source: &[u8],
+    ws: usize,
+    avail: usize,
+    pos: usize,
+    len: usize,
+) {
+    let n = avail.min(len);
+    out[pos..pos + n].copy_from_slice(&source[ws..ws + n]);
+    if len > n {
+        // Output position 0 is window position S, right after the source part.
+        copy_within(out, 0, pos + n, len - n);
     }
-    if d == 1 {
-        let b = w[src];
-        w.resize(w.len() + len, b);
-        return;
+}
+
+/// Copies `len` bytes from `src` to `pos` (> src) inside the output with byte-by-byte
+/// semantics: an overlapping copy repeats the `pos − src` bytes before it. The caller
+/// guarantees `out.len() ≥ pos + len + SLACK`, so short copies move whole 16- or 8-byte
+/// chunks (up to 15 bytes past `len`, overwritten later) instead of calling memmove.
+#[inline(always)]
+fn copy_within(out: &mut [u8], src: usize, pos: usize, len: usize) {
+    let d = pos - src;
+    if len <= SHORT_COPY && d >= 16 {
+        // Each chunk reads bytes before `pos + done`, all final already.
+        let mut done = 0;
+        while done < len {
+            copy_chunk::<16>(out, src + done, pos + done);
+            done += 16;
+        }
+    } else if len <= d {
+        out.copy_within(src..src + len, pos);
+    } else if d == 1 {
+        let b = out[src];
+        out[pos..pos + len].fill(b);
+    } else if len <= SHORT_COPY && d >= 8 {
+        let mut done = 0;
+        while done < len {
+            copy_chunk::<8>(out, src + done, pos + done);
+            done += 8;
+        }
+    } else {
+        // [src, pos + done) repeats with period d and `done` stays a multiple of d, so
+        // each step copies a non-overlapping, doubling chunk.
+        let mut done = 0;
+        while done < len {
+            let n = (len - done).min(d + done);
+            out.copy_within(src..src + n, pos + done);
+            done += n;
+        }
     }
-    let mut done = 0;
-    while done < len {
-        // `done` stays a multiple of d, so the pattern restarts at `src`.
-        let n = (len - done).min(w.len() - src);
-        w.extend_from_within(src..src + n);
-        done += n;
-    }
+}
+
+/// Longest match copied in fixed chunks rather than by memmove.
+const SHORT_COPY: usize = 48;
+
+/// Copies `N` bytes from `src` to `dst` (`dst ≥ src + N` or disjoint) as one fixed-size
+/// move the compiler inlines.
+#[inline(always)]
+fn copy_chunk<const N: usize>(out: &mut [u8], src: usize, dst: usize) {
+    let mut tmp = [0u8; N];
+    tmp.copy_from_slice(&out[src..src + N]);
+    out[dst..dst + N].copy_from_slice(&tmp);
 }
 
 #[cfg(test)]
@@ -505,7 +778,19 @@ mod tests {
     }
 
     fn run(f: &[u8], src: &[u8]) -> Result<Vec<u8>, Error> {
-        decode(f, src, &Limits::default())
+        let r = decode(f, src, &Limits::default());
+        // decode_into through a buffer of stale bytes agrees, in both modes.
+        for check in [TargetHash::Verify, TargetHash::Skip] {
+            let mut out = vec![0xEE; 100];
+            let r2 = decode_into(f, src, &Limits::default(), check, &mut out);
+            match (&r, r2) {
+                (Ok(v), Ok(())) => assert_eq!(*v, out),
+                (Err(Error::HashMismatch { .. }), Ok(())) => assert_eq!(check, TargetHash::Skip),
+                (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
+                (a, b) => panic!("decode {a:?} but decode_into {b:?}"),
+            }
+        }
+        r
     }
 
     fn unsupported(r: Result<Vec<u8>, Error>) -> String {
@@ -543,6 +828,60 @@ mod tests {
         let p = default_patch(false, &[(97, 0, 0)], 0);
         let r = run(&file(1, 0, &[], &[], 2, &p), &[]);
         assert!(matches!(r, Err(Error::Truncated)), "{r:?}");
+    }
+
+    #[test]
+    fn matches_that_start_in_the_source_run_on_into_the_output() {
+        // 'a' at W[2], then slot 9 (d = 2) with length 4 at pos 3: W[1] = 'Y' from the
+        // source, then 'a', 'Y', 'a' from the output as it is written.
+        let p = default_patch(false, &[(97, 0, 0), (256 + 72 + 3, 0, 0)], 0);
+        assert_eq!(run(&file(1, 0, &[], &[], 5, &p), b"XY").unwrap(), b"aYaYa");
+        // Slot 3 (d = S) with length 4 at pos = S: the whole source, then itself again.
+        let p = default_patch(false, &[(256 + 24 + 3, 0, 0)], 0);
+        assert_eq!(run(&file(1, 0, &[], &[], 4, &p), b"XY").unwrap(), b"XYXY");
+    }
+
+    #[test]
+    fn skip_still_checks_the_hash_fields() {
+        let p = default_patch(false, &[(97, 0, 0)], 0);
+        let mut out = Vec::new();
+        let mut go = |f: &[u8]| decode_into(f, &[], &Limits::default(), TargetHash::Skip, &mut out);
+        assert!(matches!(
+            go(&file(1, 0x8003, &[0; 15], &[], 1, &p)),
+            Err(Error::Corrupt("MD5 target hash is not 16 bytes"))
+        ));
+        assert!(matches!(
+            go(&file(1, 0, &[0; 16], &[], 1, &p)),
+            Err(Error::Corrupt("target hash present without an algorithm"))
+        ));
+        assert!(matches!(
+            go(&file(1, 0x800C, &[0; 32], &[], 1, &p)),
+            Err(Error::Unsupported(_))
+        ));
+        // A wrong MD5 passes with Skip only.
+        assert!(go(&file(1, 0x8003, &[0; 16], &[], 1, &p)).is_ok());
+        assert!(matches!(
+            run(&file(1, 0x8003, &[0; 16], &[], 1, &p), &[]),
+            Err(Error::HashMismatch { .. })
+        ));
+    }
+
+    #[test]
+    fn copy_within_repeats_like_a_byte_by_byte_copy() {
+        for d in 1..70usize {
+            for len in 1..140usize {
+                let pos = 100;
+                let mut fast: Vec<u8> = (0..pos as u8)
+                    .chain(std::iter::repeat_n(0xEE, len + SLACK))
+                    .collect();
+                let mut slow = fast.clone();
+                copy_within(&mut fast, pos - d, pos, len);
+                for i in pos..pos + len {
+                    slow[i] = slow[i - d];
+                }
+                assert_eq!(fast[..pos + len], slow[..pos + len], "d {d} len {len}");
+            }
+        }
     }
 
     #[test]

@@ -83,60 +83,78 @@ pub(crate) fn reverse(code: u32, len: u32) -> u32 {
     }
 }
 
-/// A table-driven decoder for one tree; reusable across blocks to avoid reallocation.
-pub(crate) struct Decoder {
-    /// Indexed by the next `table_bits` stream bits: `symbol << 8 | length`, or 0 when the
-    /// code word is longer than `table_bits` (resolved by the slow path).
-    table: Vec<u32>,
-    table_bits: u32,
+/// Longest alphabet a [`Decoder`] holds (the main tree).
+const MAX_SYMBOLS: usize = crate::MAIN_SYMBOLS;
+
+/// A table-driven decoder for one tree of at most 600 symbols, with a primary table of
+/// `N` entries (`N` a power of two, `log2 N` ≤ 16). Fixed arrays rather than vectors: no
+/// allocation per delta, and a masked index that needs no bounds check.
+pub(crate) struct Decoder<const N: usize> {
+    /// Indexed by the next `log2 N` stream bits: `symbol << 8 | length`, or 0 when the
+    /// code word is longer than the table (resolved by the slow path) or the tree is empty.
+    table: [u32; N],
     count: [u32; MAX_CODE_LEN + 1],
     first: [u32; MAX_CODE_LEN + 1],
     /// Index into `sorted` of the first symbol of each length.
     offset: [u32; MAX_CODE_LEN + 1],
-    sorted: Vec<u16>,
+    sorted: [u16; MAX_SYMBOLS],
     max_len: usize,
 }
 
-impl Decoder {
-    /// A decoder whose primary table resolves codes of up to `table_bits` bits.
-    pub(crate) fn new(table_bits: u32) -> Self {
+impl<const N: usize> Decoder<N> {
+    const BITS: u32 = N.trailing_zeros();
+    const MASK: u64 = N as u64 - 1;
+
+    /// An empty decoder (every symbol read fails until [`build`](Self::build)).
+    pub(crate) fn new() -> Self {
+        const { assert!(N.is_power_of_two() && N.trailing_zeros() <= MAX_CODE_LEN as u32) };
         Decoder {
-            table: vec![0; 1 << table_bits],
-            table_bits,
+            table: [0; N],
             count: [0; MAX_CODE_LEN + 1],
             first: [0; MAX_CODE_LEN + 1],
             offset: [0; MAX_CODE_LEN + 1],
-            sorted: Vec::new(),
+            sorted: [0; MAX_SYMBOLS],
             max_len: 0,
         }
     }
 
-    /// Rebuilds the tables for `lengths` (one entry per symbol).
+    /// Rebuilds the tables for `lengths` (one entry per symbol, at most 600).
+    ///
+    /// The table is not cleared first: a complete tree covers every entry with a code of
+    /// at most `log2 N` bits except the entries whose bits are a prefix of a longer code.
+    /// In the mirrored canonical order those prefixes are exactly the values
+    /// `0..first[log2 N]` (longer codes are numerically smaller), so only they are zeroed.
     pub(crate) fn build(&mut self, lengths: &[u8]) -> Result<(), Error> {
-        self.table.fill(0);
-        self.sorted.clear();
+        if lengths.len() > MAX_SYMBOLS {
+            return Err(Error::Corrupt("too many Huffman symbols"));
+        }
         let Some(c) = canonical(lengths)? else {
+            self.table.fill(0);
             self.max_len = 0;
             return Ok(());
         };
         self.count = c.count;
         self.first = c.first;
         self.max_len = c.max_len;
+        let tb = Self::BITS;
+        let long_prefixes = self.first.get(tb as usize).copied().unwrap_or(0);
+        for v in 0..long_prefixes {
+            if let Some(e) = self.table.get_mut(reverse(v, tb) as usize) {
+                *e = 0;
+            }
+        }
         let mut off = 0u32;
         for l in 1..=MAX_CODE_LEN {
             self.offset[l] = off;
             off += self.count[l];
         }
-        self.sorted.resize(off as usize, 0);
         let mut next = self.offset;
         let mut code_next = self.first;
-        let tb = self.table_bits;
-        let size = self.table.len();
         for (sym, &l) in lengths.iter().enumerate() {
             if l == 0 {
                 continue;
             }
-            let l = l as usize;
+            let l = usize::from(l);
             if let Some(slot) = self.sorted.get_mut(next[l] as usize) {
                 *slot = sym as u16;
             }
@@ -146,10 +164,10 @@ impl Decoder {
             let l = l as u32;
             if l <= tb {
                 let entry = (sym as u32) << 8 | l;
-                let mut idx = reverse(code, l) as usize;
                 let step = 1usize << l;
-                while idx < size {
-                    self.table[idx] = entry;
+                let mut idx = reverse(code, l) as usize;
+                while let Some(e) = self.table.get_mut(idx) {
+                    *e = entry;
                     idx += step;
                 }
             }
@@ -157,11 +175,18 @@ impl Decoder {
         Ok(())
     }
 
+    /// The table entry for the next stream bits (`bits`, the next bit in bit 0):
+    /// `symbol << 8 | length`, or 0 when the slow path must resolve it.
+    #[inline(always)]
+    pub(crate) fn entry(&self, bits: u64) -> u32 {
+        self.table[(bits & Self::MASK) as usize]
+    }
+
     /// Decodes one symbol.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn decode(&self, br: &mut BitReader<'_>) -> Result<u32, Error> {
         let bits = br.peek();
-        let e = self.table[(bits as usize) & (self.table.len() - 1)];
+        let e = self.entry(bits);
         if e & 0xFF != 0 {
             br.consume(e & 0xFF);
             return Ok(e >> 8);
@@ -171,6 +196,7 @@ impl Decoder {
 
     /// Bit-by-bit canonical decoding (§7) for code words longer than the table.
     #[cold]
+    #[inline(never)]
     fn decode_slow(&self, br: &mut BitReader<'_>, bits: u64) -> Result<u32, Error> {
         let mut code = 0u32;
         for l in 1..=self.max_len {
@@ -302,6 +328,58 @@ mod tests {
         assert!(canonical(&[1, 2, 0]).is_err());
         assert!(canonical(&[1, 2, 2]).unwrap().is_some());
         assert!(canonical(&[0, 0]).unwrap().is_none());
+    }
+
+    /// Rebuilding over a table of another tree (no full clear) gives the table a fresh
+    /// decoder gets, and every symbol decodes from its code word.
+    #[test]
+    fn rebuilt_tables_equal_fresh_tables_and_decode_every_code() {
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        let mut reused = Decoder::<2048>::new();
+        let mut deep = 0;
+        for round in 0..200 {
+            let mut f = vec![0u32; 600];
+            for v in f.iter_mut() {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                // Skewed frequencies give code lengths up to 16, flat ones short codes;
+                // some symbols unused.
+                *v = if x % 5 == 0 {
+                    0
+                } else if round % 2 == 0 {
+                    1 + (x >> 62) as u32
+                } else {
+                    (1u32 << (x >> 59)) >> (round % 7)
+                };
+            }
+            let lens = build_lengths(&f, 16);
+            if lens.iter().any(|&l| l > 11) {
+                deep += 1;
+            }
+            reused.build(&lens).unwrap();
+            let mut fresh = Decoder::<2048>::new();
+            fresh.build(&lens).unwrap();
+            assert!(reused.table == fresh.table, "round {round}");
+            let codes = assign_codes(&lens).unwrap();
+            for (sym, (&l, &c)) in lens.iter().zip(&codes).enumerate() {
+                if l == 0 {
+                    continue;
+                }
+                let bytes = u64::from(reverse(c, u32::from(l))).to_le_bytes();
+                let mut br = BitReader::new(&bytes, 64);
+                assert_eq!(reused.decode(&mut br).unwrap(), sym as u32, "round {round}");
+                assert_eq!(br.pos(), usize::from(l));
+            }
+        }
+        // Both shapes occur: codes longer than the table, and trees that fit it.
+        assert!(
+            (20..180).contains(&deep),
+            "{deep} of 200 trees deeper than the table"
+        );
+        reused.build(&[0; 600]).unwrap();
+        let mut br = BitReader::new(&[0xFF; 8], 64);
+        assert!(reused.decode(&mut br).is_err());
     }
 
     #[test]

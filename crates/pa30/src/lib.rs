@@ -57,8 +57,9 @@
 //! - An MD5 target hash that differs from the output ([`Error::HashMismatch`]).
 //!
 //! Nothing is allocated from a size read from the input beyond named caps: the output
-//! grows as it is produced (initial reservation ≤ 1 MiB), the block count is capped by
-//! [`MAX_BLOCKS`], the target size by [`Limits::max_target_size`].
+//! grows as it is produced (first working length ≤ 64 KiB, then doubling; [`decode()`]
+//! reserves ≤ 1 MiB up front), the block count is capped by [`MAX_BLOCKS`], the target
+//! size by [`Limits::max_target_size`].
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
@@ -162,10 +163,14 @@ pub struct Header {
 
 /// Parses the header of a delta that starts with `PA30`, whatever its FileType.
 pub fn parse_header(delta: &[u8]) -> Result<Header, Error> {
-    decode::parse(delta).map(|p| p.header)
+    let p = decode::parse(delta)?;
+    Ok(Header {
+        target_hash: p.hash.to_vec(),
+        ..p.header
+    })
 }
 
-/// Resource caps for [`decode`].
+/// Resource caps for [`decode()`] and [`decode_into`].
 #[derive(Debug, Clone)]
 pub struct Limits {
     /// Largest TargetSize accepted (the output is held in memory).
@@ -186,7 +191,32 @@ pub fn decode(delta: &[u8], source: &[u8], limits: &Limits) -> Result<Vec<u8>, E
     decode::decode(delta, source, limits)
 }
 
-/// Options for [`encode`].
+/// Whether [`decode_into`] checks the MD5 stored in the header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetHash {
+    /// Compute the MD5 of the output and fail with [`Error::HashMismatch`] when it differs
+    /// from the stored one (what [`decode()`] does).
+    Verify,
+    /// Do not compute the MD5; the header's hash fields are still validated.
+    Skip,
+}
+
+/// Decodes into `out` (cleared first; its capacity is reused across calls), leaving exactly
+/// TargetSize bytes there on success. With [`TargetHash::Skip`] the stored MD5 is not
+/// computed: for callers that hash the output themselves with a stronger digest.
+///
+/// On error the content of `out` is unspecified (it may hold partial output).
+pub fn decode_into(
+    delta: &[u8],
+    source: &[u8],
+    limits: &Limits,
+    check: TargetHash,
+    out: &mut Vec<u8>,
+) -> Result<(), Error> {
+    decode::decode_into(delta, source, limits, check, out)
+}
+
+/// Options for [`encode()`].
 #[derive(Debug, Clone, Default)]
 pub struct EncodeOptions {
     /// Store TargetHashAlgId 0x8003 and the MD5 of the target (as DCN payloads do).
