@@ -18,6 +18,7 @@
 //! exact name resolution never reaches them.
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
@@ -156,6 +157,14 @@ struct Planned {
     records: Vec<(Job, Option<Kind>, Option<Vec<u8>>)>,
     /// Payload bytes hashed.
     bytes: u64,
+    /// The keyform, from the manifest's file name.
+    component: String,
+    /// The manifest's file name as stored.
+    manifest_name: String,
+    /// The manifest parsed (its S256H is compared only then: a corrupt one is reported once).
+    parsed: bool,
+    /// Judged against the servicing state and announced ([`finish`]).
+    finished: bool,
 }
 
 fn finding(
@@ -201,53 +210,70 @@ pub fn read_capped(
 /// Audit `image`.
 pub fn run(image: &Image, codecs: &Codecs, opts: &Options) -> Result<Audit> {
     let start = Instant::now();
-    // The servicing state decides which missing payloads are corruption; loading the hives
-    // is serial work, so it runs beside the listings.
-    let (servicing, listed) = rayon::join(
-        || crate::store::servicing::load(image),
-        || list_store(image),
-    );
-    let (manifests_name, folders, manifests) = listed?;
-    let mut manifests_dir = image.winsxs();
-    manifests_dir.push(&manifests_name);
-    let state = servicing.state.as_ref();
-
     let observe = |f: &Finding| {
         if let Some(o) = &opts.on_finding {
             o(f)
         }
     };
-    let progress = Progress::new(opts.progress, manifests.len() as u64);
-    // One pass: each worker takes a manifest, plans it and hashes its payloads at once, so
-    // parsing overlaps hashing and no job list of the whole store is ever held.
-    let planned: Vec<Planned> = manifests
-        .par_iter()
-        .map(|m| {
-            let mut p = plan(image, codecs, &manifests_dir, &folders, m, state);
-            p.findings.iter().for_each(observe);
-            for job in std::mem::take(&mut p.jobs) {
-                if opts.quick {
-                    continue;
+    // The servicing state (the hives) decides which missing payloads are corruption. Loading
+    // it is serial work, so it runs as its own task while the other workers list the store
+    // and go through the manifests; a manifest done before the state is there is finished
+    // (judged against the hives, and announced) after the pass.
+    let loaded: OnceLock<crate::store::servicing::Loaded> = OnceLock::new();
+    let mut listed = None;
+    let progress = Progress::new(opts.progress, 0);
+    let planned = rayon::scope(|scope| {
+        scope.spawn(|_| {
+            let _ = loaded.set(crate::store::servicing::load(image));
+        });
+        let (manifests_name, folders, manifests) = &*listed.insert(list_store(image)?);
+        let mut manifests_dir = image.winsxs();
+        manifests_dir.push(manifests_name);
+        progress.add(manifests.len() as u64);
+        let progress = &progress;
+        // One pass: each worker takes a manifest, plans it and hashes its payloads at once, so
+        // parsing overlaps hashing and no job list of the whole store is ever held.
+        let planned: Vec<Planned> = manifests
+            .par_iter()
+            .map(|m| {
+                let mut p = plan_manifest(image, codecs, &manifests_dir, folders, m);
+                for job in std::mem::take(&mut p.jobs) {
+                    if opts.quick {
+                        continue;
+                    }
+                    let parts: Vec<&str> = job.parts.iter().map(String::as_str).collect();
+                    if let Some(cid) = image.source.content_id(&parts) {
+                        p.deferred.push((job, cid));
+                        continue;
+                    }
+                    let algorithms = algorithms_for(job.expected.algorithm, opts.inventory);
+                    let digests = digest_path(image, codecs, &parts, &algorithms);
+                    p.bytes += digests.bytes;
+                    let f = verdict(&job, &digests);
+                    if opts.inventory {
+                        p.records
+                            .push((job, f.as_ref().map(|f| f.kind), sha256_of(&digests)));
+                    }
+                    p.findings.extend(f);
                 }
-                let parts: Vec<&str> = job.parts.iter().map(String::as_str).collect();
-                if let Some(cid) = image.source.content_id(&parts) {
-                    p.deferred.push((job, cid));
-                    continue;
+                if let Some(l) = loaded.get() {
+                    finish(&mut p, l.state.as_ref(), &observe);
                 }
-                let algorithms = algorithms_for(job.expected.algorithm, opts.inventory);
-                let digests = digest_path(image, codecs, &parts, &algorithms);
-                p.bytes += digests.bytes;
-                let f = judge(&job, &digests, state, &observe);
-                if opts.inventory {
-                    p.records
-                        .push((job, f.as_ref().map(|f| f.kind), sha256_of(&digests)));
-                }
-                p.findings.extend(f);
-            }
-            progress.step(1, p.bytes);
-            p
-        })
-        .collect();
+                progress.step(1, p.bytes);
+                p
+            })
+            .collect();
+        Ok::<_, crate::error::Error>(planned)
+    })?;
+    let Some((_, _, manifests)) = listed else {
+        unreachable!("the scope returned Ok, so the store was listed")
+    };
+    let servicing = loaded.into_inner().unwrap_or_default();
+    let state = servicing.state.as_ref();
+    let mut planned = planned;
+    for p in planned.iter_mut().filter(|p| !p.finished) {
+        finish(p, state, &observe);
+    }
     let mut hive_only = state
         .map(|s| manifests_missing(s, &manifests))
         .unwrap_or_default();
@@ -536,22 +562,55 @@ fn manifests_missing(state: &ServicingState, manifests: &[DirEntry]) -> Vec<Find
         .collect()
 }
 
-fn plan(
-    image: &Image,
-    codecs: &Codecs,
-    manifests_dir: &[&str],
-    folders: &HashMap<String, DirEntry>,
-    entry: &DirEntry,
-    state: Option<&ServicingState>,
-) -> Planned {
-    let mut out = plan_manifest(image, codecs, manifests_dir, folders, entry, state);
-    if let Some(s) = state {
-        out.findings
-            .iter_mut()
-            .filter(|f| !matches!(f.kind, Kind::MissingPayload | Kind::PayloadAbsentByDesign))
-            .for_each(|f| with_owners(f, s));
+/// Judge one planned manifest against the servicing state, and announce its findings: an
+/// orphan manifest, a manifest whose SHA-256 is not the hive's S256H, missing payloads that
+/// are absent by design, and the owning packages of every payload finding.
+fn finish(p: &mut Planned, state: Option<&ServicingState>, observe: &impl Fn(&Finding)) {
+    p.finished = true;
+    if let Some(state) = state {
+        let component = p.component.as_str();
+        let mpath = store_path(&["Manifests", p.manifest_name.as_str()]);
+        let hive_entry = state
+            .components
+            .components
+            .get(&sxs_servicing::fold_name(component));
+        for f in p.findings.iter_mut() {
+            match (f.kind, f.file.as_deref()) {
+                (Kind::MissingPayload, Some(file)) => {
+                    let (kind, detail) = missing(Some(state), component, file, &f.detail);
+                    f.kind = kind;
+                    f.detail = detail;
+                }
+                _ => with_owners(f, state),
+            }
+        }
+        match hive_entry {
+            None => p.findings.push(finding(Kind::OrphanManifest, component, None, mpath, "the COMPONENTS hive has no DerivedData\\Components key for this manifest: Windows does not know the component".into())),
+            Some(entry) => {
+                let actual = p.manifest_sha256.as_ref().filter(|_| p.parsed);
+                if let (Some(recorded), Some(actual)) = (entry.s256h, actual) {
+                    if recorded.as_slice() != actual.as_slice() {
+                        let mut f = finding(
+                            Kind::ManifestHashMismatch,
+                            component,
+                            None,
+                            mpath,
+                            format!(
+                                "the decoded manifest's SHA-256 is {}, the COMPONENTS hive's S256H is {}",
+                                digest::to_hex(actual),
+                                digest::to_hex(&recorded)
+                            ),
+                        );
+                        f.algorithm = Some(Algorithm::Sha256);
+                        f.expected = Some(recorded.to_vec());
+                        f.actual = Some(actual.clone());
+                        p.findings.push(f);
+                    }
+                }
+            }
+        }
     }
-    out
+    p.findings.iter().for_each(observe);
 }
 
 fn plan_manifest(
@@ -560,20 +619,15 @@ fn plan_manifest(
     manifests_dir: &[&str],
     folders: &HashMap<String, DirEntry>,
     entry: &DirEntry,
-    state: Option<&ServicingState>,
 ) -> Planned {
-    let mut out = Planned::default();
     let name = &entry.name;
     let component = name[..name.len() - ".manifest".len()].to_string();
+    let mut out = Planned {
+        component: component.clone(),
+        manifest_name: name.clone(),
+        ..Planned::default()
+    };
     let mpath = store_path(&["Manifests", name.as_str()]);
-    let hive_entry = state.and_then(|s| {
-        s.components
-            .components
-            .get(&sxs_servicing::fold_name(&component))
-    });
-    if state.is_some() && hive_entry.is_none() {
-        out.findings.push(finding(Kind::OrphanManifest, &component, None, mpath.clone(), "the COMPONENTS hive has no DerivedData\\Components key for this manifest: Windows does not know the component".into()));
-    }
     let corrupt = |out: &mut Planned, detail: String| {
         out.findings.push(finding(
             Kind::ManifestCorrupt,
@@ -664,28 +718,7 @@ fn plan_manifest(
             return out;
         }
     };
-    if let (Some(recorded), Some(actual)) = (
-        hive_entry.and_then(|c| c.s256h),
-        out.manifest_sha256.as_ref(),
-    ) {
-        if recorded.as_slice() != actual.as_slice() {
-            let mut f = finding(
-                Kind::ManifestHashMismatch,
-                &component,
-                None,
-                mpath.clone(),
-                format!(
-                    "the decoded manifest's SHA-256 is {}, the COMPONENTS hive's S256H is {}",
-                    digest::to_hex(actual),
-                    digest::to_hex(&recorded)
-                ),
-            );
-            f.algorithm = Some(Algorithm::Sha256);
-            f.expected = Some(recorded.to_vec());
-            f.actual = Some(actual.clone());
-            out.findings.push(f);
-        }
-    }
+    out.parsed = true;
     let computed = keyform::keyform(&m.identity);
     if !computed.eq_ignore_ascii_case(&component) {
         out.findings.push(finding(
@@ -734,7 +767,7 @@ fn plan_manifest(
             let (kind, why) = if folder.is_some() {
                 (Kind::Unreadable, why.to_string())
             } else {
-                missing(state, &component, fname, why)
+                (Kind::MissingPayload, why.to_string())
             };
             let mut f = finding(kind, &component, Some(fname), fpath, why);
             if let Ok(e) = digest::resolve(file.hash.as_ref(), file.legacy_hash.is_some()) {
@@ -747,8 +780,8 @@ fn plan_manifest(
         let (stored, found) = match resolver.resolve(&parts) {
             Resolved::Found(stored, e) => (stored, e),
             Resolved::Missing => {
-                let (kind, why) = missing(state, &component, fname, "the payload file is absent");
-                let mut f = finding(kind, &component, Some(fname), fpath, why);
+                let why = "the payload file is absent".to_string();
+                let mut f = finding(Kind::MissingPayload, &component, Some(fname), fpath, why);
                 if let Ok(e) = digest::resolve(file.hash.as_ref(), file.legacy_hash.is_some()) {
                     f.algorithm = Some(e.algorithm);
                     f.expected = Some(e.value);
