@@ -201,6 +201,10 @@ pub fn read_capped(
                 cap >> 20
             )));
         }
+        // The first chunk is the whole file when it is small: one allocation.
+        if out.is_empty() {
+            out.reserve_exact(chunk.len());
+        }
         out.extend_from_slice(chunk);
         Ok(())
     })?;
