@@ -69,7 +69,7 @@ WS="$DIR/Windows/WinSxS"
 NFILES=$(tr -cd '\0' < "$WORK/payloads" | wc -c)
 BYTES=$(cd "$WS" && xargs -0 stat -c %s < "$WORK/payloads" | awk '{s+=$1} END {printf "%.0f", s}')
 NMANIFESTS=$(find "$WS/Manifests" -maxdepth 1 -type f -name '*.manifest' | wc -l)
-NDCM=$(find "$WS/Manifests" -maxdepth 1 -type f -name '*.manifest' -exec head -q -c 3 {} + 2>/dev/null | grep -a -o DCM | wc -l)
+NDCM=$(find "$WS/Manifests" -maxdepth 1 -type f -name '*.manifest' -exec head -q -c 3 {} + 2>/dev/null | { grep -a -o DCM || true; } | wc -l)
 echo "image: $DIR ($NMANIFESTS manifests, $NDCM of them DCM, $NFILES payloads, $BYTES bytes)"
 
 # Warm the page cache: everything the runs below read (and check it fits in memory).
