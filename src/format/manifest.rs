@@ -722,16 +722,12 @@ pub fn parse(bytes: &[u8]) -> Result<Manifest, ManifestError> {
                 // references exist without a DTD; anything else is malformed.
                 let ch = match r.resolve_char_ref() {
                     Ok(Some(c)) => c,
-                    Ok(None) => match r.as_ref() {
-                        "lt" => '<',
-                        "gt" => '>',
-                        "amp" => '&',
-                        "apos" => '\'',
-                        "quot" => '"',
-                        other => {
+                    Ok(None) => match predefined_entity(r.as_ref()) {
+                        Some(c) => c,
+                        None => {
                             return Err(ManifestError::Xml {
                                 position: reader.buffer_position(),
-                                message: format!("unknown entity &{other};"),
+                                message: format!("unknown entity &{};", r.as_ref()),
                             })
                         }
                     },
@@ -833,6 +829,17 @@ pub fn name_components(name: &str) -> Result<Vec<&str>, String> {
     Ok(parts)
 }
 
+/// The five entities XML predefines; without a DTD (which we refuse) there are no others.
+fn predefined_entity(name: &str) -> Option<char> {
+    Some(match name {
+        "lt" => '<',
+        "gt" => '>',
+        "amp" => '&',
+        "apos" => '\'',
+        "quot" => '"',
+        _ => return None,
+    })
+}
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1323,16 +1330,12 @@ mod tests {
                         Event::GeneralRef(r) => {
                             let ch = match r.resolve_char_ref() {
                                 Ok(Some(c)) => c,
-                                Ok(None) => match r.as_ref() {
-                                    "lt" => '<',
-                                    "gt" => '>',
-                                    "amp" => '&',
-                                    "apos" => '\'',
-                                    "quot" => '"',
-                                    other => {
+                                Ok(None) => match predefined_entity(r.as_ref()) {
+                                    Some(c) => c,
+                                    None => {
                                         return Err(ManifestError::Xml {
                                             position: reader.buffer_position(),
-                                            message: format!("unknown entity &{other};"),
+                                            message: format!("unknown entity &{};", r.as_ref()),
                                         })
                                     }
                                 },

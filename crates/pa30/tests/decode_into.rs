@@ -5,34 +5,15 @@
 //! buffer that still decodes the next delta exactly.
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
+
+use common::{read, realdata};
 
 use sxs_pa30::{
     decode, decode_into, encode, parse_header, EncodeOptions, Error, Limits, TargetHash,
 };
-
-fn realdata() -> Option<PathBuf> {
-    let dir = std::env::var_os("SXSAUDIT_REALDATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../../../shared/realdata"
-            ))
-        });
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    if std::env::var("SXSAUDIT_REQUIRE_REALDATA").as_deref() == Ok("1") {
-        panic!("realdata required but not found at {}", dir.display());
-    }
-    eprintln!("skipped: realdata not found at {}", dir.display());
-    None
-}
-
-fn read(p: &Path) -> Vec<u8> {
-    std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-}
 
 /// Every real RAW sample as (name, bare PA30, source): the seven DCM manifests against the
 /// base manifest and the msdelta RAW delta against its source.

@@ -3,32 +3,13 @@
 //! them (prefixes, bit flips, lying lengths) end in an error or some output, never a panic.
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
+
+use common::{read, realdata};
 
 use sxs_pa30::{decode, parse_header, Error, Limits};
-
-fn realdata() -> Option<PathBuf> {
-    let dir = std::env::var_os("SXSAUDIT_REALDATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../../../shared/realdata"
-            ))
-        });
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    if std::env::var("SXSAUDIT_REQUIRE_REALDATA").as_deref() == Ok("1") {
-        panic!("realdata required but not found at {}", dir.display());
-    }
-    eprintln!("skipped: realdata not found at {}", dir.display());
-    None
-}
-
-fn read(p: &Path) -> Vec<u8> {
-    std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-}
 
 /// The seven DCM manifests as (file name, bare PA30 bytes).
 fn manifests(root: &Path) -> Vec<(String, Vec<u8>)> {
