@@ -30,6 +30,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use sxs_testdata::realdata;
 use sxsaudit::audit;
 use sxsaudit::codec::Codecs;
 use sxsaudit::demo::{self, Scale, Spec};
@@ -38,21 +39,6 @@ use sxsaudit::format::digest::Algorithm;
 use sxsaudit::format::manifest;
 use sxsaudit::hash;
 use sxsaudit::store::Image;
-
-/// The real samples, located as the tests do; `None` (with a note) when absent.
-fn realdata() -> Option<PathBuf> {
-    let dir = std::env::var_os("SXSAUDIT_REALDATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/realdata"))
-        });
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!("skipped: realdata not found at {}", dir.display());
-        None
-    }
-}
 
 /// Every `*.manifest` file directly under `dir`, read into memory, in name order.
 fn read_manifests(dir: &Path) -> Vec<Vec<u8>> {

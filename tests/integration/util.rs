@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use serde_json::Value;
+pub use sxs_testdata::realdata;
 use sxsaudit::demo::{self, Built, Spec};
 
 /// A built image in a temporary folder that lives as long as this value.
@@ -83,23 +84,6 @@ pub fn planted(built: &Built) -> Vec<(String, String, Option<String>)> {
         .collect();
     v.sort();
     v
-}
-
-/// `../shared/realdata`, or None (and a note) when it is not there and not required.
-pub fn realdata() -> Option<PathBuf> {
-    let dir = std::env::var_os("SXSAUDIT_REALDATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/realdata"))
-        });
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    if std::env::var_os("SXSAUDIT_REQUIRE_REALDATA").is_some_and(|v| v == "1") {
-        panic!("realdata required but not found at {}", dir.display());
-    }
-    eprintln!("skipped: realdata not found at {}", dir.display());
-    None
 }
 
 /// `wimlib-imagex`, or None with a note; required when SXSAUDIT_REQUIRE_WIMLIB=1.

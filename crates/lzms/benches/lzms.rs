@@ -28,7 +28,7 @@ fn bench_blocks(c: &mut Criterion, name: &str, blocks: Vec<(Vec<u8>, usize)>) {
 }
 
 fn realdata(c: &mut Criterion) {
-    let Some(dir) = common::realdata() else {
+    let Some(dir) = sxs_testdata::realdata() else {
         return;
     };
     for name in ["english", "sequential"] {

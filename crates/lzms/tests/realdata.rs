@@ -4,7 +4,8 @@
 
 mod common;
 
-use common::{parse_solid, realdata, sample, SAMPLES};
+use common::{parse_solid, sample, SAMPLES};
+use sxs_testdata::realdata;
 
 #[test]
 fn compression_api_samples_decode_byte_exact() {

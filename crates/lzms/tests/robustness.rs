@@ -3,8 +3,9 @@
 
 mod common;
 
-use common::{parse_solid, realdata, sample, Rng, SAMPLES};
+use common::{parse_solid, sample, Rng, SAMPLES};
 use sxs_lzms::{container::decompress_container, decompress, Decompressor, Error};
+use sxs_testdata::realdata;
 
 /// The raw LZMS blocks of the samples with their true sizes (stored `random` excluded).
 fn raw_blocks(dir: &std::path::Path) -> Vec<(String, Vec<u8>, usize)> {

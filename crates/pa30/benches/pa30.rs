@@ -4,27 +4,10 @@
 //! read at run time; the real-data group is skipped when they are absent.
 
 use std::hint::black_box;
-use std::path::PathBuf;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use sxs_pa30::{decode, decode_into, encode, EncodeOptions, Limits, TargetHash};
-
-fn realdata() -> Option<PathBuf> {
-    let dir = std::env::var_os("SXSAUDIT_REALDATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../../../shared/realdata"
-            ))
-        });
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!("skipped: realdata not found at {}", dir.display());
-        None
-    }
-}
+use sxs_testdata::realdata;
 
 /// Manifest-like XML of about `n` bytes.
 fn xmlish(n: usize) -> Vec<u8> {

@@ -5,11 +5,9 @@
 //! buffer that still decodes the next delta exactly.
 
 use std::io::Read;
-mod common;
-
 use std::path::Path;
 
-use common::{read, realdata};
+use sxs_testdata::{read, realdata};
 
 use sxs_pa30::{
     decode, decode_into, encode, parse_header, EncodeOptions, Error, Limits, TargetHash,

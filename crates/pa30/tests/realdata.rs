@@ -3,11 +3,9 @@
 //! them (prefixes, bit flips, lying lengths) end in an error or some output, never a panic.
 
 use std::io::Read;
-mod common;
-
 use std::path::Path;
 
-use common::{read, realdata};
+use sxs_testdata::{read, realdata};
 
 use sxs_pa30::{decode, parse_header, Error, Limits};
 

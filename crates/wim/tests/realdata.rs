@@ -6,7 +6,7 @@ mod common;
 use sxs_wim::{ChunkedResource, Compression, ResHdr, Scratch};
 
 fn load(name: &str) -> Option<Vec<u8>> {
-    let dir = common::realdata()?;
+    let dir = sxs_testdata::realdata()?;
     Some(std::fs::read(dir.join("lzms-microsoft").join(name)).unwrap())
 }
 

@@ -1,29 +1,7 @@
 //! Shared test helpers: where the real samples live, and a seeded generator.
 #![allow(dead_code)]
 
-use std::path::PathBuf;
-
 pub mod wim;
-
-/// The realdata folder, or `None` (after saying "skipped") when it is absent and not required.
-pub fn realdata() -> Option<PathBuf> {
-    let dir = std::env::var_os("SXSAUDIT_REALDATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../../../shared/realdata"
-            ))
-        });
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    if std::env::var("SXSAUDIT_REQUIRE_REALDATA").as_deref() == Ok("1") {
-        panic!("realdata required but not found at {}", dir.display());
-    }
-    eprintln!("skipped: realdata not found at {}", dir.display());
-    None
-}
 
 /// The seven Compression-API samples of `lzms-microsoft/`.
 pub const SAMPLES: [&str; 7] = [

@@ -1,10 +1,10 @@
-//! Shared helpers for the integration tests: locating wimlib-imagex and real data, building
-//! test trees, capturing them, and walking them back for comparison.
+//! Shared helpers for the integration tests: locating wimlib-imagex, building
+//! test trees, capturing them, and walking them back for comparison (real samples: `sxs_testdata`).
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 pub const WIMLIB: &str = "/usr/bin/wimlib-imagex";
@@ -19,26 +19,6 @@ pub fn have_wimlib(test: &str) -> bool {
     }
     eprintln!("skipped: {test}: wimlib-imagex not found at {WIMLIB}");
     false
-}
-
-/// The realdata folder, or `None` (after printing "skipped") when absent and not required.
-pub fn realdata() -> Option<PathBuf> {
-    let p = std::env::var_os("SXSAUDIT_REALDATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../../../shared/realdata"
-            ))
-        });
-    if p.is_dir() {
-        return Some(p);
-    }
-    if std::env::var("SXSAUDIT_REQUIRE_REALDATA").as_deref() == Ok("1") {
-        panic!("realdata required but not found at {}", p.display());
-    }
-    eprintln!("skipped: realdata not found at {}", p.display());
-    None
 }
 
 /// Deterministic pseudo-random bytes.
