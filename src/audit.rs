@@ -224,15 +224,14 @@ pub fn run(image: &Image, codecs: &Codecs, opts: &Options) -> Result<Audit> {
     // and go through the manifests; a manifest done before the state is there is finished
     // (judged against the hives, and announced) after the pass.
     let loaded: OnceLock<crate::store::servicing::Loaded> = OnceLock::new();
-    let mut listed = None;
     let progress = Progress::new(opts.progress, 0);
-    let planned = rayon::scope(|scope| {
+    let (manifests, mut planned) = rayon::scope(|scope| {
         scope.spawn(|_| {
             let _ = loaded.set(crate::store::servicing::load(image));
         });
-        let (manifests_name, folders, manifests) = &*listed.insert(list_store(image)?);
+        let (manifests_name, folders, manifests) = list_store(image)?;
         let mut manifests_dir = image.winsxs();
-        manifests_dir.push(manifests_name);
+        manifests_dir.push(&manifests_name);
         progress.add(manifests.len() as u64);
         let progress = &progress;
         // One pass: each worker takes a manifest, plans it and hashes its payloads at once, so
@@ -240,7 +239,7 @@ pub fn run(image: &Image, codecs: &Codecs, opts: &Options) -> Result<Audit> {
         let planned: Vec<Planned> = manifests
             .par_iter()
             .map(|m| {
-                let mut p = plan_manifest(image, codecs, &manifests_dir, folders, m);
+                let mut p = plan_manifest(image, codecs, &manifests_dir, &folders, m);
                 for job in std::mem::take(&mut p.jobs) {
                     if opts.quick {
                         continue;
@@ -267,14 +266,10 @@ pub fn run(image: &Image, codecs: &Codecs, opts: &Options) -> Result<Audit> {
                 p
             })
             .collect();
-        Ok::<_, crate::error::Error>(planned)
+        Ok::<_, crate::error::Error>((manifests, planned))
     })?;
-    let Some((_, _, manifests)) = listed else {
-        unreachable!("the scope returned Ok, so the store was listed")
-    };
     let servicing = loaded.into_inner().unwrap_or_default();
     let state = servicing.state.as_ref();
-    let mut planned = planned;
     for p in planned.iter_mut().filter(|p| !p.finished) {
         finish(p, state, &observe);
     }
@@ -921,16 +916,13 @@ pub fn digest_path(
     parts: &[&str],
     algorithms: &[Algorithm],
 ) -> Digests {
-    let mut hashers: Vec<Hasher> = algorithms.iter().map(|&a| Hasher::new(a)).collect();
-    PACKED
-        .with(|packed| {
-            let mut packed = packed.borrow_mut();
-            let result = digest_into(image, codecs, parts, algorithms, &mut hashers, &mut packed);
-            packed.clear();
-            codec::trim(&mut packed);
-            result
-        })
-        .unwrap_or_else(|e| e)
+    PACKED.with(|packed| {
+        let mut packed = packed.borrow_mut();
+        let digests = digest_into(image, codecs, parts, algorithms, &mut packed);
+        packed.clear();
+        codec::trim(&mut packed);
+        digests
+    })
 }
 
 thread_local! {
@@ -938,16 +930,15 @@ thread_local! {
     static PACKED: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// [`digest_path`] with the per-thread buffer for compressed payloads; `Err` carries the
-/// digests of a failure.
+/// [`digest_path`] with the per-thread buffer for compressed payloads.
 fn digest_into(
     image: &Image,
     codecs: &Codecs,
     parts: &[&str],
     algorithms: &[Algorithm],
-    hashers: &mut Vec<Hasher>,
     packed: &mut Vec<u8>,
-) -> std::result::Result<Digests, Digests> {
+) -> Digests {
+    let mut hashers: Vec<Hasher> = algorithms.iter().map(|&a| Hasher::new(a)).collect();
     let mut compressed: Option<Container> = None;
     let mut bytes = 0u64;
     let mut first = true;
@@ -975,11 +966,11 @@ fn digest_into(
     let info = match read {
         Ok(info) => info,
         Err(e) => {
-            return Err(Digests {
+            return Digests {
                 values: Err((Kind::Unreadable, format!("cannot read the payload: {e}"))),
                 container_ok: None,
                 bytes,
-            })
+            }
         }
     };
     if let Some(c) = compressed {
@@ -987,32 +978,29 @@ fn digest_into(
             hashers.iter_mut().for_each(|h| h.update(plain));
             bytes += plain.len() as u64;
         });
-        let failed = |values| Digests {
-            values: Err(values),
-            container_ok: info.container_ok,
-            bytes,
-        };
-        match decoded {
-            Ok(()) => {}
-            Err(codec::Decoded::Unverifiable(why)) => {
-                return Err(failed((Kind::Unverifiable, why)))
-            }
-            // A payload that does not decode cannot have the promised content.
-            Err(codec::Decoded::Corrupt(why)) => return Err(failed((Kind::HashMismatch, why))),
-            // payload_with hands plain bytes to the sink, never here.
-            Err(codec::Decoded::Bytes(_)) => {}
+        if let Err(failure) = decoded {
+            let values = match failure {
+                codec::Failure::Unverifiable(why) => (Kind::Unverifiable, why),
+                // A payload that does not decode cannot have the promised content.
+                codec::Failure::Corrupt(why) => (Kind::HashMismatch, why),
+            };
+            return Digests {
+                values: Err(values),
+                container_ok: info.container_ok,
+                bytes,
+            };
         }
     }
     let values = algorithms
         .iter()
         .copied()
-        .zip(std::mem::take(hashers).into_iter().map(Hasher::finish))
+        .zip(hashers.into_iter().map(Hasher::finish))
         .collect();
-    Ok(Digests {
+    Digests {
         values: Ok(values),
         container_ok: info.container_ok,
         bytes,
-    })
+    }
 }
 
 /// The finding for one job given its content's digests, if any.

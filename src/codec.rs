@@ -39,6 +39,23 @@ pub enum Decoded {
     Corrupt(String),
 }
 
+/// Why a compressed file gave no bytes (the failing cases of [`Decoded`]).
+pub enum Failure {
+    /// It cannot be decoded here: not a corruption.
+    Unverifiable(String),
+    /// It is damaged.
+    Corrupt(String),
+}
+
+impl From<Failure> for Decoded {
+    fn from(f: Failure) -> Decoded {
+        match f {
+            Failure::Unverifiable(why) => Decoded::Unverifiable(why),
+            Failure::Corrupt(why) => Decoded::Corrupt(why),
+        }
+    }
+}
+
 /// The base manifest DCM manifests are deltas against, and where it came from.
 #[derive(Debug, Clone)]
 pub struct Base {
@@ -65,17 +82,17 @@ fn limits() -> sxs_pa30::Limits {
 fn pa30(what: &str, delta: &[u8], source: &[u8]) -> Decoded {
     match sxs_pa30::decode(delta, source, &limits()) {
         Ok(out) => Decoded::Bytes(out),
-        Err(e) => pa30_failure(what, e),
+        Err(e) => pa30_failure(what, e).into(),
     }
 }
 
 /// Unsupported forms are unverifiable, anything else is damage.
-fn pa30_failure(what: &str, e: sxs_pa30::Error) -> Decoded {
+fn pa30_failure(what: &str, e: sxs_pa30::Error) -> Failure {
     match e {
         sxs_pa30::Error::Unsupported(s) => {
-            Decoded::Unverifiable(format!("{what}: unsupported PA30 delta ({s})"))
+            Failure::Unverifiable(format!("{what}: unsupported PA30 delta ({s})"))
         }
-        e => Decoded::Corrupt(format!("{what} does not decode: {e}")),
+        e => Failure::Corrupt(format!("{what} does not decode: {e}")),
     }
 }
 
@@ -113,8 +130,7 @@ impl Codecs {
     }
 
     /// Decode a compressed payload and hand its plain bytes to `sink`, through a per-thread
-    /// buffer (no allocation per file). On failure, the [`Decoded::Unverifiable`] or
-    /// [`Decoded::Corrupt`] that says why.
+    /// buffer (no allocation per file); on failure, why.
     ///
     /// DCN's own MD5 is not computed here: the caller hashes the output with the manifest's
     /// SHA-256 or SHA-1, which any damage the MD5 would catch changes as well (a third of the
@@ -124,14 +140,15 @@ impl Codecs {
         container: Container,
         bytes: &[u8],
         sink: &mut dyn FnMut(&[u8]),
-    ) -> Result<(), Decoded> {
+    ) -> Result<(), Failure> {
         if container != Container::Dcn {
             return match self.payload(container, bytes) {
                 Decoded::Bytes(plain) => {
                     sink(&plain);
                     Ok(())
                 }
-                other => Err(other),
+                Decoded::Unverifiable(why) => Err(Failure::Unverifiable(why)),
+                Decoded::Corrupt(why) => Err(Failure::Corrupt(why)),
             };
         }
         DECODED.with(|out| {
