@@ -34,6 +34,8 @@ fn seed() -> &'static [u8] {
                 [0, 64, 80, 112][i as usize % 4],
             );
         }
+        // Big data (`db` segments), within the reader's cap, so that flips reach it too.
+        w.set_binary(r"DerivedData\Components\amd64_c00", "identity", &[0x41; 20_000]);
         w.to_bytes()
     })
 }

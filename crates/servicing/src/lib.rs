@@ -36,7 +36,8 @@
 //!   `formats.md` §5.2; every reverse-engineered meaning is in [`meaning`].
 //! - [`regf_writer`] writes hive files for tests and demo images.
 //!
-//! The hive reader is the `regf` crate; [`reader`] says why and what is checked around it.
+//! The hive reader is our own zero-copy [`reader`] of the `regf` format; its module doc
+//! describes the format, what is checked and why we no longer use the `regf` crate.
 
 #![deny(missing_docs)]
 
@@ -44,6 +45,8 @@ use std::collections::BTreeMap;
 
 pub mod meaning;
 pub mod reader;
+#[cfg(test)]
+mod reader_oracle;
 pub mod regf_writer;
 
 use meaning::{ComponentValue, CBS_PATH, COMPONENTS_PATH, DEPLOYMENTS_PATH};
@@ -133,7 +136,7 @@ pub struct ComponentsHive {
     /// `CanonicalData\Deployments`, by lower-cased keyform.
     pub deployments: BTreeMap<String, Deployment>,
     /// The base block's sequence numbers differ: the last write did not complete, and
-    /// changes may sit in the logs (not applied: [`reader`] says why). Warn the user.
+    /// changes may sit in the logs (not applied: [`reader`] has no log replay). Warn the user.
     pub dirty: bool,
     /// Whether the transaction logs were replayed (never, with the current reader).
     pub logs_applied: bool,
@@ -222,7 +225,12 @@ pub enum Expectation {
 
 /// Lower-case a keyform, file or package name the way this crate keys its maps.
 pub fn fold_name(name: &str) -> String {
-    name.to_lowercase()
+    // Same result for ASCII, without the per-character Unicode case mapping.
+    if name.is_ascii() {
+        name.to_ascii_lowercase()
+    } else {
+        name.to_lowercase()
+    }
 }
 
 /// Read the COMPONENTS hive.
@@ -256,7 +264,7 @@ pub fn read_components(h: HiveFiles<'_>) -> Result<ComponentsHive, Error> {
                     c.files.insert(fold_name(f), dword(&v.data));
                 }
                 ComponentValue::DeploymentLink(d) => c.deployments.push(fold_name(d)),
-                ComponentValue::S256h => match <[u8; 32]>::try_from(v.data.as_slice()) {
+                ComponentValue::S256h => match <[u8; 32]>::try_from(v.data.as_ref()) {
                     Ok(h) => c.s256h = Some(h),
                     Err(_) => warn.push(format!(
                         "component {keyform}: S256H has {} bytes, expected 32",
@@ -264,7 +272,7 @@ pub fn read_components(h: HiveFiles<'_>) -> Result<ComponentsHive, Error> {
                     )),
                 },
                 ComponentValue::Identity => c.identity = Some(text(v.ty, &v.data)),
-                ComponentValue::Cf => c.cf = Some(v.data),
+                ComponentValue::Cf => c.cf = Some(v.data.into_owned()),
                 ComponentValue::Other => {}
             }
         }
@@ -278,7 +286,6 @@ pub fn read_components(h: HiveFiles<'_>) -> Result<ComponentsHive, Error> {
             }
         }
     }
-    drop(comps);
     match descend(hive.root()?, &DEPLOYMENTS_PATH)? {
         Some(deps) => {
             for key in subkeys(&deps)? {
@@ -351,7 +358,7 @@ pub fn read_software(h: HiveFiles<'_>) -> Result<SoftwareHive, Error> {
                     }
                 };
                 out.packages.entry(fold_name(&pname)).or_insert(Package {
-                    name: pname,
+                    name: pname.into_owned(),
                     current_state: state,
                 });
             }
@@ -451,17 +458,21 @@ fn dword(data: &[u8]) -> u32 {
 /// Value data as text: UTF-16LE for the string types, else bytes (UTF-8, or Latin-1 when
 /// not valid UTF-8); trailing NULs removed.
 fn text(ty: u32, data: &[u8]) -> String {
-    let s = if matches!(ty, 1 | 2 | 7) {
+    if matches!(ty, 1 | 2 | 7) {
         let units: Vec<u16> = data
             .chunks_exact(2)
             .map(|c| u16::from_le_bytes([c[0], c[1]]))
             .collect();
         String::from_utf16_lossy(&units)
+            .trim_end_matches('\0')
+            .to_owned()
     } else {
         match std::str::from_utf8(data) {
-            Ok(s) => s.to_owned(),
-            Err(_) => data.iter().map(|&b| char::from(b)).collect(),
+            Ok(s) => s.trim_end_matches('\0').to_owned(),
+            Err(_) => {
+                let s: String = data.iter().map(|&b| char::from(b)).collect();
+                s.trim_end_matches('\0').to_owned()
+            }
         }
-    };
-    s.trim_end_matches('\0').to_owned()
+    }
 }

@@ -33,19 +33,25 @@
 //!   several `lh` leaves, as Windows does for large keys.
 //! - **Value list**: a cell of `u32` vk offsets. **vk**: `vk`, name length (u16), data size
 //!   (bit 31 set = up to 4 bytes stored in the data-offset field itself), data offset, type,
-//!   flags (0x0001 name is ASCII), spare, name at 0x14. Data over 4 bytes is its own cell.
+//!   flags (0x0001 name is ASCII), spare, name at 0x14. Data over 4 bytes is its own cell;
+//!   data over [`MAX_CELL_DATA`] bytes is **big data**: the vk points at a `db` cell (`db`,
+//!   segment count u16, offset of the segment list u32), the segment list is a cell of `u32`
+//!   segment offsets, and each segment is a cell of [`MAX_CELL_DATA`] bytes (the last one
+//!   the rest), as hives of version 1.4 and up store it.
 //! - **sk**: one security cell shared by every key (flink = blink = itself, reference count =
 //!   number of keys) holding a self-relative descriptor: owner Administrators, group SYSTEM,
 //!   DACL allowing KEY_ALL_ACCESS to Everyone.
 //!
-//! Not written: big-data (`db`) cells (values are capped at [`MAX_VALUE_DATA`]), class names,
-//! volatile keys, transaction logs. Output is deterministic (fixed timestamps).
+//! Not written: class names, volatile keys, transaction logs. Values are capped at
+//! [`MAX_VALUE_DATA`]. Output is deterministic (fixed timestamps).
 
 use std::collections::HashMap;
 
-/// Largest value data this writer stores: the most a single data cell may hold before the
-/// format requires big-data (`db`) segments, which this writer does not produce.
-pub const MAX_VALUE_DATA: usize = 16_344;
+/// Largest value data stored in a single cell; more is written as big-data (`db`) segments
+/// of this size.
+pub const MAX_CELL_DATA: usize = 16_344;
+/// Largest value data this writer stores (a test-and-demo writer needs no more).
+pub const MAX_VALUE_DATA: usize = 1 << 20;
 /// Subkeys per `lh` leaf; keys with more get an `ri` index root.
 pub const MAX_LEAF_ENTRIES: usize = 500;
 
@@ -197,7 +203,14 @@ impl HiveWriter {
             k.nk_off = bins.alloc(0x4C + k.name.0.len());
             for v in k.values.iter_mut() {
                 v.vk_off = bins.alloc(0x14 + v.name.0.len());
-                if v.data.len() > 4 {
+                if v.data.len() > MAX_CELL_DATA {
+                    v.data_off = bins.alloc(8);
+                    let segs = v.data.len().div_ceil(MAX_CELL_DATA);
+                    v.seg_list_off = bins.alloc(4 * segs);
+                    for seg in v.data.chunks(MAX_CELL_DATA) {
+                        v.seg_offs.push(bins.alloc(seg.len()));
+                    }
+                } else if v.data.len() > 4 {
                     v.data_off = bins.alloc(v.data.len());
                 }
             }
@@ -296,7 +309,21 @@ impl HiveWriter {
                     } else {
                         put32(&mut vk, 4, len);
                         put32(&mut vk, 8, v.data_off);
-                        put_cell(hb, v.data_off, v.data);
+                        if v.seg_offs.is_empty() {
+                            put_cell(hb, v.data_off, v.data);
+                        } else {
+                            let mut db = Vec::with_capacity(8);
+                            db.extend_from_slice(b"db");
+                            db.extend_from_slice(&(v.seg_offs.len() as u16).to_le_bytes());
+                            db.extend_from_slice(&v.seg_list_off.to_le_bytes());
+                            put_cell(hb, v.data_off, &db);
+                            let list: Vec<u8> =
+                                v.seg_offs.iter().flat_map(|o| o.to_le_bytes()).collect();
+                            put_cell(hb, v.seg_list_off, &list);
+                            for (seg, &off) in v.data.chunks(MAX_CELL_DATA).zip(&v.seg_offs) {
+                                put_cell(hb, off, seg);
+                            }
+                        }
                     }
                     put32(&mut vk, 0x0C, v.ty);
                     let vflags: u16 = if v.name.1 { 1 } else { 0 };
@@ -390,6 +417,9 @@ struct FlatValue<'a> {
     data: &'a [u8],
     vk_off: u32,
     data_off: u32,
+    /// Big data only: the segment list and the segments.
+    seg_list_off: u32,
+    seg_offs: Vec<u32>,
 }
 
 fn flatten<'a>(node: &'a Node, parent: Option<usize>, out: &mut Vec<FlatKey<'a>>) -> usize {
@@ -410,6 +440,8 @@ fn flatten<'a>(node: &'a Node, parent: Option<usize>, out: &mut Vec<FlatKey<'a>>
                 data: d,
                 vk_off: 0,
                 data_off: 0,
+                seg_list_off: 0,
+                seg_offs: Vec::new(),
             })
             .collect(),
         nk_off: 0,
