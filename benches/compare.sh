@@ -121,8 +121,11 @@ run audit_t2 "'$SXSAUDIT' audit '$DIR' --threads $P --quiet --no-progress"
 run audit_quick "'$SXSAUDIT' audit '$DIR' --threads $P --quick --quiet --no-progress"
 # The same payload list through the minimal read-and-hash loop, same threads.
 run hashloop "cd '$WS' && '$HASHLOOP' '$WORK/payloads' $P"
-# The I/O floor: every payload read, nothing hashed.
-run read_floor "cd '$WS' && xargs -0 -P$P -n 256 cat < '$WORK/payloads' > /dev/null"
+# The I/O floor: every payload read, nothing hashed, by the same loop into the same
+# page-aligned buffers. `xargs cat` is shown beside it: cat maps a fresh, misaligned buffer for
+# every file, so it also times page faults and the slow misaligned copy (crates/iobuf).
+run read_floor "cd '$WS' && '$HASHLOOP' '$WORK/payloads' $P --read-only"
+run xargs_cat "cd '$WS' && xargs -0 -P$P -n 256 cat < '$WORK/payloads' > /dev/null"
 run xargs_sha256sum "cd '$WS' && xargs -0 -P$P -n 256 sha256sum < '$WORK/payloads' > /dev/null"
 run xargs_openssl "cd '$WS' && xargs -0 -P$P -n 256 openssl dgst -sha256 < '$WORK/payloads' > /dev/null"
 
@@ -211,11 +214,12 @@ cat > "$OUT" <<EOF
   "machine": {"cpu": "$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)", "cores": $(nproc), "sha_ni": $(grep -q sha_ni /proc/cpuinfo && echo true || echo false), "mem_kib": $(awk '/MemTotal/ {print $2}' /proc/meminfo)},
   "sxsaudit": {"binary": "$SXSAUDIT", "version": "$("$SXSAUDIT" --version | awk '{print $2}')", "git": "$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$REPO" diff --quiet HEAD -- src 2>/dev/null || echo -dirty)"},
   "image": {"dir": "$DIR", "scale": "$SCALE", "manifests_compressed": $NDCM, "manifests": $NMANIFESTS, "payloads": $NFILES, "payload_bytes": $BYTES},
-  "method": {"repeat": $REPEAT, "statistic": "min wall time", "cache": "warm", "threads": $P, "xargs": "-0 -P$P -n 256", "hash_floor": "openssl speed -evp sha256 -bytes 262144 -seconds 3, one core"},
+  "method": {"repeat": $REPEAT, "statistic": "min wall time", "cache": "warm", "threads": $P, "xargs": "-0 -P$P -n 256", "read_floor": "examples/hashloop --read-only: rayon, read() into page-aligned 256 KiB buffers", "hash_floor": "openssl speed -evp sha256 -bytes 262144 -seconds 3, one core"},
   "seconds": {
     "audit_1_thread": $T_audit_t1,
     "audit_${P}_threads": $T_audit_t2,
     "read_floor": $T_read_floor,
+    "xargs_cat": $T_xargs_cat,
     "hash_floor": $(printf '%.3f' "$HASH_FLOOR"),
     "floor": $(printf '%.3f' "$FLOOR"),
     "floor_sum": $(printf '%.3f' "$FLOOR_SUM"),
@@ -226,7 +230,7 @@ cat > "$OUT" <<EOF
     "wim_sxsaudit": $(num "$T_wim_sxsaudit"),
     "wimlib_verify": $(num "$T_wimlib_verify")
   },
-  "cpu_seconds": {"hashloop": $C_hashloop, "audit_quick": $C_audit_quick, "audit_1_thread": $C_audit_t1, "audit_${P}_threads": $C_audit_t2, "read_floor": $C_read_floor, "floor": $(printf '%.2f' "$CPU_FLOOR"), "xargs_sha256sum": $C_xargs_sha256sum, "xargs_openssl_dgst": $C_xargs_openssl},
+  "cpu_seconds": {"hashloop": $C_hashloop, "audit_quick": $C_audit_quick, "audit_1_thread": $C_audit_t1, "audit_${P}_threads": $C_audit_t2, "read_floor": $C_read_floor, "xargs_cat": $C_xargs_cat, "floor": $(printf '%.2f' "$CPU_FLOOR"), "xargs_sha256sum": $C_xargs_sha256sum, "xargs_openssl_dgst": $C_xargs_openssl},
   "load_average_before": "$LOAD0",
   "load_average_after": "$(cut -d' ' -f1-3 /proc/loadavg)",
   "sha256_bytes_per_second_one_core": $(printf '%.0f' "$HASH_BPS"),

@@ -32,7 +32,9 @@ use crate::format::manifest::{self, Manifest};
 use crate::format::{keyform, Container};
 use crate::hash::Hasher;
 use crate::progress::Progress;
-use crate::store::{ContentId, DirEntry, EntryKind, FolderResolver, Image, Resolved};
+use crate::store::{
+    ContentId, DirEntry, EntryKind, FolderResolver, Image, OpenFolder, Resolved, Sink,
+};
 use sxs_servicing::{Expectation, ServicingState};
 
 /// Larger than any real manifest (the largest known decodes to 3.3 MB).
@@ -137,6 +139,10 @@ struct Job {
     path: String,
     size: u64,
     expected: Expected,
+    /// Found by its exact name in [`Planned::folder`]: read it there.
+    direct: bool,
+    /// How many components of `parts` are below the component folder.
+    depth: usize,
 }
 
 /// What planning one manifest gave.
@@ -165,6 +171,8 @@ struct Planned {
     parsed: bool,
     /// Judged against the servicing state and announced ([`finish`]).
     finished: bool,
+    /// The component folder, held open while its payloads are read (sources that can).
+    folder: Option<Box<dyn OpenFolder>>,
 }
 
 fn finding(
@@ -240,6 +248,8 @@ pub fn run(image: &Image, codecs: &Codecs, opts: &Options) -> Result<Audit> {
             .par_iter()
             .map(|m| {
                 let mut p = plan_manifest(image, codecs, &manifests_dir, &folders, m);
+                // Closed when this manifest's payloads are done, not kept for the whole run.
+                let folder = p.folder.take();
                 for job in std::mem::take(&mut p.jobs) {
                     if opts.quick {
                         continue;
@@ -250,7 +260,16 @@ pub fn run(image: &Image, codecs: &Codecs, opts: &Options) -> Result<Audit> {
                         continue;
                     }
                     let algorithms = algorithms_for(job.expected.algorithm, opts.inventory);
-                    let digests = digest_path(image, codecs, &parts, &algorithms);
+                    let digests = match &folder {
+                        Some(open) if job.direct => {
+                            // The path below the component folder, as found.
+                            let below = &parts[parts.len() - job.depth..];
+                            digest_read(codecs, &algorithms, &mut |sink| {
+                                open.read(below, job.size, sink)
+                            })
+                        }
+                        _ => digest_path(image, codecs, &parts, &algorithms),
+                    };
                     p.bytes += digests.bytes;
                     let f = verdict(&job, &digests);
                     if opts.inventory {
@@ -737,6 +756,8 @@ fn plan_manifest(
     let mut resolver = folder.filter(|f| f.kind == EntryKind::Dir).map(|f| {
         let mut base = ws.clone();
         base.push(f.name.as_str());
+        // A folder that cannot be opened is listed instead, which names the error.
+        out.folder = image.source.open_folder(&base).ok().flatten();
         FolderResolver::new(&*image.source, base)
     });
     let folder_name = folder
@@ -776,7 +797,36 @@ fn plan_manifest(
             out.findings.push(f);
             continue;
         };
-        let (stored, found) = match resolver.resolve(&parts) {
+        // The exact name first, where the source can look it up without listing the folder;
+        // anything else (absent, another spelling, not a file) is settled by the listing.
+        // The name in lower case next: servicing often writes names that way on disk, and a
+        // second lookup costs less than listing the folder.
+        let exact = out.folder.as_ref().and_then(|open| {
+            let file = |p: &[&str]| {
+                open.entry(p)
+                    .ok()
+                    .flatten()
+                    .filter(|e| e.kind == EntryKind::File)
+            };
+            if let Some(e) = file(&parts) {
+                return Some((e, parts.iter().map(|p| p.to_string()).collect::<Vec<_>>()));
+            }
+            if !parts
+                .iter()
+                .any(|p| p.bytes().any(|b| b.is_ascii_uppercase()))
+            {
+                return None;
+            }
+            let lower: Vec<String> = parts.iter().map(|p| p.to_ascii_lowercase()).collect();
+            let refs: Vec<&str> = lower.iter().map(String::as_str).collect();
+            file(&refs).map(|e| (e, lower))
+        });
+        let direct = exact.is_some();
+        let resolved = match exact {
+            Some((entry, stored)) => Resolved::Found(stored, entry),
+            None => resolver.resolve(&parts),
+        };
+        let (stored, found) = match resolved {
             Resolved::Found(stored, e) => (stored, e),
             Resolved::Missing => {
                 let why = "the payload file is absent".to_string();
@@ -826,6 +876,7 @@ fn plan_manifest(
                 continue;
             }
         };
+        let depth = parts.len();
         let mut parts: Vec<String> = ws.iter().map(|s| s.to_string()).collect();
         parts.extend(real);
         out.jobs.push(Job {
@@ -835,6 +886,8 @@ fn plan_manifest(
             path: fpath,
             size: found.size,
             expected,
+            direct,
+            depth,
         });
     }
     out
@@ -916,9 +969,20 @@ pub fn digest_path(
     parts: &[&str],
     algorithms: &[Algorithm],
 ) -> Digests {
+    digest_read(codecs, algorithms, &mut |sink| {
+        image.source.read(parts, sink)
+    })
+}
+
+/// [`digest_path`] for a file given by how to read it (a path, or a name in an open folder).
+fn digest_read(
+    codecs: &Codecs,
+    algorithms: &[Algorithm],
+    read: &mut dyn FnMut(&mut Sink<'_>) -> std::io::Result<crate::store::ReadInfo>,
+) -> Digests {
     PACKED.with(|packed| {
         let mut packed = packed.borrow_mut();
-        let digests = digest_into(image, codecs, parts, algorithms, &mut packed);
+        let digests = digest_into(codecs, read, algorithms, &mut packed);
         packed.clear();
         codec::trim(&mut packed);
         digests
@@ -930,11 +994,10 @@ thread_local! {
     static PACKED: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// [`digest_path`] with the per-thread buffer for compressed payloads.
+/// [`digest_read`] with the per-thread buffer for compressed payloads.
 fn digest_into(
-    image: &Image,
     codecs: &Codecs,
-    parts: &[&str],
+    read: &mut dyn FnMut(&mut Sink<'_>) -> std::io::Result<crate::store::ReadInfo>,
     algorithms: &[Algorithm],
     packed: &mut Vec<u8>,
 ) -> Digests {
@@ -942,7 +1005,7 @@ fn digest_into(
     let mut compressed: Option<Container> = None;
     let mut bytes = 0u64;
     let mut first = true;
-    let read = image.source.read(parts, &mut |chunk| {
+    let read = read(&mut |chunk| {
         if first {
             first = false;
             let c = Container::sniff(chunk);

@@ -86,6 +86,30 @@ pub trait ImageSource: Send + Sync {
     fn describe(&self) -> Option<String> {
         None
     }
+    /// Open the folder `dir` to look up and read files directly inside it by their exact
+    /// names, where that costs less than listing it and opening each file by its whole path
+    /// (a directory tree on Unix: one descriptor, then `statat` and `openat` per file).
+    /// `Ok(None)`: the source has no such shortcut; list the folder instead.
+    fn open_folder(&self, dir: &[&str]) -> io::Result<Option<Box<dyn OpenFolder>>> {
+        let _ = dir;
+        Ok(None)
+    }
+}
+
+/// A folder opened by [`ImageSource::open_folder`]. Paths are components below it, matched
+/// exactly as the file system matches names; a miss says nothing about other spellings, so a
+/// caller that must match names case-insensitively lists the folder after a miss. No link
+/// is followed, at any level.
+pub trait OpenFolder: Send {
+    /// The entry at `path`, with its size; `None` if there is none, or if a folder on the
+    /// way is not a folder.
+    fn entry(&self, path: &[&str]) -> io::Result<Option<DirEntry>>;
+    /// Read the file at `path` of `size` bytes as [`entry`] gave it, as [`ImageSource::read`]
+    /// does; call it only after [`entry`] said [`EntryKind::File`]. Knowing the size saves
+    /// the read that would only confirm the end of the file.
+    ///
+    /// [`entry`]: OpenFolder::entry
+    fn read(&self, path: &[&str], size: u64, sink: &mut Sink<'_>) -> io::Result<ReadInfo>;
 }
 
 /// Which level the user pointed at.

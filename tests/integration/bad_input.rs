@@ -138,6 +138,64 @@ fn symlinks_are_never_followed() {
     assert_eq!(findings.len(), unreadable.len());
 }
 
+/// A folder on the way to a payload (`Amd64\\X.DPB`) replaced by a link to a copy outside the
+/// image holding the very same file: the payload must not be read through the link, whichever
+/// way the store is searched (exact name or listing).
+#[cfg(unix)]
+#[test]
+fn a_linked_subfolder_is_never_entered() {
+    use std::os::unix::fs::symlink;
+    let img = TestImage::build(&Spec::clean(Scale::Small, 21));
+    let c = img
+        .built
+        .components
+        .iter()
+        .find(|c| c.files.iter().any(|f| f.name.contains('\\')))
+        .expect("a component with a file in a subfolder");
+    let f = c.files.iter().find(|f| f.name.contains('\\')).unwrap();
+    let file = payload_path(img.root(), &c.keyform, &f.name);
+    let sub = file.parent().unwrap().to_path_buf();
+    let outside = tempfile::tempdir().unwrap();
+    let copy = outside.path().join("sub");
+    fs::create_dir(&copy).unwrap();
+    for e in fs::read_dir(&sub).unwrap() {
+        let e = e.unwrap();
+        fs::copy(e.path(), copy.join(e.file_name())).unwrap();
+    }
+    fs::remove_dir_all(&sub).unwrap();
+    symlink(&copy, &sub).unwrap();
+    let in_sub: Vec<_> = c
+        .files
+        .iter()
+        .filter(|g| {
+            g.name.to_ascii_lowercase().starts_with(&format!(
+                "{}\\",
+                sub.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .to_ascii_lowercase()
+            ))
+        })
+        .map(|g| g.name.clone())
+        .collect();
+    assert!(!in_sub.is_empty());
+
+    let (code, json, _) = audit_json(img.root(), &[]);
+    assert_ne!(code, 0, "{json:#}");
+    let mut flagged: Vec<String> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["component"] == c.keyform.as_str())
+        .map(|x| x["file"].as_str().unwrap().to_string())
+        .collect();
+    flagged.sort();
+    let mut want = in_sub.clone();
+    want.sort();
+    // Every file behind the link is reported, none was hashed clean through it.
+    assert_eq!(flagged, want, "{json:#}");
+}
+
 #[cfg(unix)]
 #[test]
 fn unreadable_payloads_are_reported_with_the_os_message() {

@@ -940,18 +940,19 @@ impl<R: ReadAt> Wim<R> {
         }
         let table = self.read_resource_vec(&it, it.original_size, "integrity table")?;
         let mut bad = Vec::new();
-        let mut buf = vec![0u8; resource::READ_BATCH];
+        let mut buf = sxs_iobuf::AlignedBuf::with_capacity(resource::READ_BATCH);
         for k in 0..n {
             let start = header::HEADER_SIZE as u64 + k * u64::from(chunk);
             let end = (start + u64::from(chunk)).min(range_end);
             let mut h = Sha1::new();
             let mut pos = start;
             while pos < end {
-                let len = (end - pos).min(buf.len() as u64) as usize;
+                let len = (end - pos).min(resource::READ_BATCH as u64) as usize;
+                let buf = buf.window(len, pos);
                 self.r
-                    .read_at(pos, &mut buf[..len])
+                    .read_at(pos, buf)
                     .map_err(|e| Error::io("integrity range", e))?;
-                h.update(&buf[..len]);
+                h.update(buf);
                 pos += len as u64;
             }
             let d: [u8; 20] = h.finalize().into();
