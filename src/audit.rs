@@ -135,14 +135,28 @@ impl Audit {
 struct Job {
     component: String,
     file: String,
-    parts: Vec<String>,
+    /// Components below `WinSxS`, as stored: the component folder, then the file's.
+    below: Vec<String>,
     path: String,
     size: u64,
     expected: Expected,
     /// Found by its exact name in [`Planned::folder`]: read it there.
     direct: bool,
-    /// How many components of `parts` are below the component folder.
-    depth: usize,
+}
+
+impl Job {
+    /// Path components from the source root.
+    fn source_path<'a>(&'a self, image: &'a Image) -> Vec<&'a str> {
+        let mut p = image.winsxs();
+        p.extend(self.below.iter().map(String::as_str));
+        p
+    }
+}
+
+/// Where the manifests are: their folder's path, and the folder held open where the source can.
+struct Manifests<'a> {
+    parts: &'a [&'a str],
+    opened: Option<&'a dyn OpenFolder>,
 }
 
 /// What planning one manifest gave.
@@ -201,8 +215,16 @@ pub fn read_capped(
     parts: &[&str],
     cap: usize,
 ) -> std::io::Result<(Vec<u8>, crate::store::ReadInfo)> {
+    read_capped_with(cap, &mut |sink| image.source.read(parts, sink))
+}
+
+/// [`read_capped`] for a file given by how to read it.
+fn read_capped_with(
+    cap: usize,
+    read: &mut dyn FnMut(&mut Sink<'_>) -> std::io::Result<crate::store::ReadInfo>,
+) -> std::io::Result<(Vec<u8>, crate::store::ReadInfo)> {
     let mut out = Vec::new();
-    let info = image.source.read(parts, &mut |chunk| {
+    let info = read(&mut |chunk| {
         if out.len() + chunk.len() > cap {
             return Err(std::io::Error::other(format!(
                 "larger than the {} MiB limit",
@@ -240,6 +262,13 @@ pub fn run(image: &Image, codecs: &Codecs, opts: &Options) -> Result<Audit> {
         let (manifests_name, folders, manifests) = list_store(image)?;
         let mut manifests_dir = image.winsxs();
         manifests_dir.push(&manifests_name);
+        // Held open for the whole pass where the source can: each manifest is then opened by
+        // its name alone, not by its whole path.
+        let opened = image.source.open_folder(&manifests_dir).ok().flatten();
+        let manifests_at = Manifests {
+            parts: &manifests_dir,
+            opened: opened.as_deref(),
+        };
         progress.add(manifests.len() as u64);
         let progress = &progress;
         // One pass: each worker takes a manifest, plans it and hashes its payloads at once, so
@@ -247,14 +276,14 @@ pub fn run(image: &Image, codecs: &Codecs, opts: &Options) -> Result<Audit> {
         let planned: Vec<Planned> = manifests
             .par_iter()
             .map(|m| {
-                let mut p = plan_manifest(image, codecs, &manifests_dir, &folders, m);
+                let mut p = plan_manifest(image, codecs, &manifests_at, &folders, m);
                 // Closed when this manifest's payloads are done, not kept for the whole run.
                 let folder = p.folder.take();
                 for job in std::mem::take(&mut p.jobs) {
                     if opts.quick {
                         continue;
                     }
-                    let parts: Vec<&str> = job.parts.iter().map(String::as_str).collect();
+                    let parts = job.source_path(image);
                     if let Some(cid) = image.source.content_id(&parts) {
                         p.deferred.push((job, cid));
                         continue;
@@ -263,9 +292,10 @@ pub fn run(image: &Image, codecs: &Codecs, opts: &Options) -> Result<Audit> {
                     let digests = match &folder {
                         Some(open) if job.direct => {
                             // The path below the component folder, as found.
-                            let below = &parts[parts.len() - job.depth..];
+                            let below: Vec<&str> =
+                                job.below[1..].iter().map(String::as_str).collect();
                             digest_read(codecs, &algorithms, &mut |sink| {
-                                open.read(below, job.size, sink)
+                                open.read(&below, job.size, sink)
                             })
                         }
                         _ => digest_path(image, codecs, &parts, &algorithms),
@@ -350,7 +380,7 @@ pub fn run(image: &Image, codecs: &Codecs, opts: &Options) -> Result<Audit> {
                 let mut out = Vec::new();
                 for unit in group {
                     let job = &deferred[unit.jobs[0]].0;
-                    let parts: Vec<&str> = job.parts.iter().map(String::as_str).collect();
+                    let parts = job.source_path(image);
                     let digests = digest_path(image, codecs, &parts, &unit.algorithms);
                     let sha256 = sha256_of(&digests);
                     // Bytes count once per content, on its first path.
@@ -634,7 +664,7 @@ fn finish(p: &mut Planned, state: Option<&ServicingState>, observe: &impl Fn(&Fi
 fn plan_manifest(
     image: &Image,
     codecs: &Codecs,
-    manifests_dir: &[&str],
+    manifests: &Manifests<'_>,
     folders: &HashMap<String, DirEntry>,
     entry: &DirEntry,
 ) -> Planned {
@@ -678,9 +708,17 @@ fn plan_manifest(
             return out;
         }
     }
-    let mut parts = manifests_dir.to_vec();
-    parts.push(name);
-    let bytes = match read_capped(image, &parts, MAX_MANIFEST_BYTES) {
+    let read = match manifests.opened {
+        Some(open) => read_capped_with(MAX_MANIFEST_BYTES, &mut |sink| {
+            open.read(&[name.as_str()], u64::MAX, sink)
+        }),
+        None => {
+            let mut parts = manifests.parts.to_vec();
+            parts.push(name);
+            read_capped(image, &parts, MAX_MANIFEST_BYTES)
+        }
+    };
+    let bytes = match read {
         Ok((b, info)) => {
             if info.container_ok == Some(false) {
                 out.findings.push(finding(Kind::WimBlobCorrupt, &component, None, mpath.clone(), "the WIM blob holding this manifest does not match the archive's own SHA-1: the archive is damaged".into()));
@@ -799,27 +837,30 @@ fn plan_manifest(
         };
         // The exact name first, where the source can look it up without listing the folder;
         // anything else (absent, another spelling, not a file) is settled by the listing.
-        // The name in lower case next: servicing often writes names that way on disk, and a
-        // second lookup costs less than listing the folder.
+        // Then the name in lower case, its file part first: servicing often writes names that
+        // way on disk, and two more lookups cost less than listing the folders.
         let exact = out.folder.as_ref().and_then(|open| {
-            let file = |p: &[&str]| {
-                open.entry(p)
-                    .ok()
-                    .flatten()
-                    .filter(|e| e.kind == EntryKind::File)
+            let file = |c: &[String]| {
+                let refs: Vec<&str> = c.iter().map(String::as_str).collect();
+                let e = open.entry(&refs).ok().flatten()?;
+                (e.kind == EntryKind::File).then_some(e)
             };
-            if let Some(e) = file(&parts) {
-                return Some((e, parts.iter().map(|p| p.to_string()).collect::<Vec<_>>()));
+            let upper = |p: &String| p.bytes().any(|b| b.is_ascii_uppercase());
+            let mut c: Vec<String> = parts.iter().map(|p| p.to_string()).collect();
+            if let Some(e) = file(&c) {
+                return Some((e, c));
             }
-            if !parts
-                .iter()
-                .any(|p| p.bytes().any(|b| b.is_ascii_uppercase()))
-            {
-                return None;
+            if c.last().is_some_and(upper) {
+                c.last_mut()?.make_ascii_lowercase();
+                if let Some(e) = file(&c) {
+                    return Some((e, c));
+                }
             }
-            let lower: Vec<String> = parts.iter().map(|p| p.to_ascii_lowercase()).collect();
-            let refs: Vec<&str> = lower.iter().map(String::as_str).collect();
-            file(&refs).map(|e| (e, lower))
+            if c.iter().any(upper) {
+                c.iter_mut().for_each(|p| p.make_ascii_lowercase());
+                return file(&c).map(|e| (e, c));
+            }
+            None
         });
         let direct = exact.is_some();
         let resolved = match exact {
@@ -876,18 +917,14 @@ fn plan_manifest(
                 continue;
             }
         };
-        let depth = parts.len();
-        let mut parts: Vec<String> = ws.iter().map(|s| s.to_string()).collect();
-        parts.extend(real);
         out.jobs.push(Job {
             component: component.clone(),
             file: fname.to_string(),
-            parts,
+            below: real,
             path: fpath,
             size: found.size,
             expected,
             direct,
-            depth,
         });
     }
     out

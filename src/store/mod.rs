@@ -100,13 +100,13 @@ pub trait ImageSource: Send + Sync {
 /// exactly as the file system matches names; a miss says nothing about other spellings, so a
 /// caller that must match names case-insensitively lists the folder after a miss. No link
 /// is followed, at any level.
-pub trait OpenFolder: Send {
+pub trait OpenFolder: Send + Sync {
     /// The entry at `path`, with its size; `None` if there is none, or if a folder on the
     /// way is not a folder.
     fn entry(&self, path: &[&str]) -> io::Result<Option<DirEntry>>;
-    /// Read the file at `path` of `size` bytes as [`entry`] gave it, as [`ImageSource::read`]
-    /// does; call it only after [`entry`] said [`EntryKind::File`]. Knowing the size saves
-    /// the read that would only confirm the end of the file.
+    /// Read the file at `path`, as [`ImageSource::read`] does, once [`entry`] or a listing
+    /// said it is a [`EntryKind::File`]. `size` is the size [`entry`] gave, which saves the
+    /// read that would only confirm the end of the file, or `u64::MAX` to read to the end.
     ///
     /// [`entry`]: OpenFolder::entry
     fn read(&self, path: &[&str], size: u64, sink: &mut Sink<'_>) -> io::Result<ReadInfo>;
