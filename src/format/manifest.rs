@@ -843,6 +843,7 @@ fn predefined_entity(name: &str) -> Option<char> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sxs_testdata::Rng;
 
     const V3: &str = "<?xml version=\"1.0\" encoding=\"utf-8\" standalone=\"yes\"?>\r\n\
 <assembly xmlns=\"urn:schemas-microsoft-com:asm.v3\" manifestVersion=\"1.0\" copyright=\"&lt;file name=&quot;fake.dll&quot;&gt;\">\r\n\
@@ -1126,16 +1127,6 @@ mod tests {
     }
 
     /// xorshift64: seeded, so failures reproduce.
-    struct Rng(u64);
-
-    impl Rng {
-        fn below(&mut self, n: usize) -> usize {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            (self.0 % n.max(1) as u64) as usize
-        }
-    }
 
     #[test]
     fn attribute_scan_tokenises_as_quick_xml() {

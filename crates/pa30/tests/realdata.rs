@@ -5,7 +5,7 @@
 use std::io::Read;
 use std::path::Path;
 
-use sxs_testdata::{read, realdata};
+use sxs_testdata::{read, realdata, Rng};
 
 use sxs_pa30::{decode, parse_header, Error, Limits};
 
@@ -286,15 +286,6 @@ fn truncated_patch_streams_are_errors() {
 }
 
 /// Small seeded xorshift generator (no extra dependency).
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
 
 #[test]
 fn bit_flips_never_panic() {

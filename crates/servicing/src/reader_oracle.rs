@@ -5,6 +5,7 @@
 use crate::reader::{subkeys, values, Hive, MAX_VALUE_BYTES};
 use crate::regf_writer::{base_block_checksum, HiveWriter, REG_SZ};
 use crate::{Error, HiveFiles};
+use sxs_testdata::Rng;
 
 /// Keys visited per walk: our test hives have fewer; a corrupt one that lists a key
 /// inside itself would otherwise be walked forever by the recursive walk below.
@@ -228,20 +229,6 @@ fn agrees_with_regf_on_writer_hives() {
     let t_li = check_same("wide (ri + li)", &wide_as(b"li"));
     assert_eq!(t, t_lf);
     assert_eq!(t, t_li);
-}
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
 }
 
 /// Seeded bit flips (1 to 4 per variant, checksum refreshed on every other one): where both

@@ -7,19 +7,7 @@ use common::*;
 use sxs_servicing::regf_writer::base_block_checksum;
 use sxs_servicing::{read_components, read_software, Error, HiveFiles};
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
+use sxs_testdata::Rng;
 
 /// Both readers on `b`; true when the COMPONENTS read succeeded.
 fn read_both(b: &[u8]) -> bool {

@@ -7,6 +7,9 @@ use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::process::Command;
 
+/// Deterministic pseudo-random bytes.
+pub use sxs_testdata::Rng;
+
 pub const WIMLIB: &str = "/usr/bin/wimlib-imagex";
 
 /// `true` if wimlib-imagex is usable; prints "skipped" (or panics when required) otherwise.
@@ -19,20 +22,6 @@ pub fn have_wimlib(test: &str) -> bool {
     }
     eprintln!("skipped: {test}: wimlib-imagex not found at {WIMLIB}");
     false
-}
-
-/// Deterministic pseudo-random bytes.
-pub struct Rng(pub u64);
-impl Rng {
-    pub fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    pub fn bytes(&mut self, n: usize) -> Vec<u8> {
-        (0..n).map(|_| self.next() as u8).collect()
-    }
 }
 
 fn text(n: usize, seed: u64) -> Vec<u8> {
