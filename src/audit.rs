@@ -530,7 +530,11 @@ impl Inventory {
 
 /// Report path of a file in the store: `Windows/WinSxS/...`, whatever level the user gave.
 fn store_path<S: AsRef<str>>(parts: &[S]) -> String {
-    let mut p = String::from("Windows/WinSxS");
+    const ROOT: &str = "Windows/WinSxS";
+    // Sized once: this runs for every manifest and payload.
+    let len = ROOT.len() + parts.iter().map(|s| s.as_ref().len() + 1).sum::<usize>();
+    let mut p = String::with_capacity(len);
+    p.push_str(ROOT);
     for s in parts {
         p.push('/');
         p.push_str(s.as_ref());
@@ -811,7 +815,8 @@ fn plan_manifest(
                 continue;
             }
         };
-        let mut shown: Vec<&str> = vec![folder_name.as_str()];
+        let mut shown: Vec<&str> = Vec::with_capacity(1 + parts.len());
+        shown.push(folder_name.as_str());
         shown.extend(&parts);
         let fpath = store_path(&shown);
         let Some(resolver) = resolver.as_mut() else {
@@ -885,7 +890,8 @@ fn plan_manifest(
                 continue;
             }
         };
-        let mut real: Vec<String> = vec![folder_name.clone()];
+        let mut real: Vec<String> = Vec::with_capacity(1 + stored.len());
+        real.push(folder_name.clone());
         real.extend(stored);
         let fpath = store_path(&real);
         let not_a_file = match found.kind {

@@ -95,7 +95,12 @@ pub fn resolve(spec: Option<&HashSpec>, legacy_hash_attr: bool) -> Result<Expect
         .value
         .as_deref()
         .ok_or("the hash element has no DigestValue")?;
-    let text: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    // Whitespace inside a DigestValue is rare: copy only when there is some.
+    let text: std::borrow::Cow<'_, str> = if text.bytes().any(|b| b.is_ascii_whitespace()) {
+        text.chars().filter(|c| !c.is_ascii_whitespace()).collect()
+    } else {
+        text.into()
+    };
     let value = base64::engine::general_purpose::STANDARD
         .decode(text.as_bytes())
         .map_err(|e| format!("DigestValue {text:?} is not valid base64 ({e})"))?;

@@ -85,14 +85,13 @@ pub fn keyform(id: &Identity) -> String {
         .filter(|a| !a.is_empty())
         .unwrap_or("none")
         .to_ascii_lowercase();
-    let name: String = id
-        .name
-        .as_deref()
-        .unwrap_or("")
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
-        .map(|c| c.to_ascii_lowercase())
-        .collect();
+    let raw = id.name.as_deref().unwrap_or("");
+    let mut name = String::with_capacity(raw.len());
+    name.extend(
+        raw.chars()
+            .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+            .map(|c| c.to_ascii_lowercase()),
+    );
     let name = shorten(&name, 40, 19, 19);
     let culture = match id.language.as_deref() {
         None | Some("") => "none".to_string(),

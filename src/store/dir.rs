@@ -56,7 +56,10 @@ impl ImageSource for DirSource {
                 EntryKind::Other
             };
             // Names that are not valid Unicode cannot match a manifest name; keep them visible.
-            let name = entry.file_name().to_string_lossy().into_owned();
+            let name = entry
+                .file_name()
+                .into_string()
+                .unwrap_or_else(|raw| raw.to_string_lossy().into_owned());
             // No size: it would cost a stat per entry (20,000 in a serial listing of Manifests), and
             // the audit learns sizes by reading.
             out.push(DirEntry {
