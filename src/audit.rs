@@ -319,12 +319,20 @@ pub fn run(image: &Image, codecs: &Codecs, opts: &Options) -> Result<Audit> {
     })?;
     let servicing = loaded.into_inner().unwrap_or_default();
     let state = servicing.state.as_ref();
-    for p in planned.iter_mut().filter(|p| !p.finished) {
-        finish(p, state, &observe);
-    }
-    let mut hive_only = state
-        .map(|s| manifests_missing(s, &manifests))
-        .unwrap_or_default();
+    // The manifests done before the hives were loaded are finished (and announced) in order,
+    // while the hive's components without a manifest are looked for on the other core.
+    let ((), mut hive_only) = rayon::join(
+        || {
+            for p in planned.iter_mut().filter(|p| !p.finished) {
+                finish(p, state, &observe);
+            }
+        },
+        || {
+            state
+                .map(|s| manifests_missing(s, &manifests))
+                .unwrap_or_default()
+        },
+    );
     hive_only.iter().for_each(observe);
 
     let mut totals = Totals {
@@ -441,17 +449,16 @@ fn list_store(image: &Image) -> Result<(String, HashMap<String, DirEntry>, Vec<D
     let ws = image.winsxs();
     let mut manifests_dir = ws.clone();
     let listing = image
-        .source
-        .list(&ws)
+        .winsxs_listing()
         .map_err(|e| crate::error::Error::io(image.source.display_path(&ws), e))?;
-    let manifests_name = crate::store::find(&listing, "Manifests")
+    let manifests_name = crate::store::find(listing, "Manifests")
         .map(|e| e.name.clone())
         .unwrap_or_else(|| "Manifests".into());
     manifests_dir.push(&manifests_name);
     // Component folders, by lower-case name: one listing of WinSxS serves every manifest.
     let folders: HashMap<String, DirEntry> = listing
-        .into_iter()
-        .map(|e| (e.name.to_ascii_lowercase(), e))
+        .iter()
+        .map(|e| (e.name.to_ascii_lowercase(), e.clone()))
         .collect();
 
     let mut manifests: Vec<DirEntry> = image

@@ -76,11 +76,10 @@ fn store(path: &Path) -> anyhow::Result<Store> {
     let image = Image::open(path, None)?;
     let ws = image.winsxs();
     let top = image
-        .source
-        .list(&ws)
+        .winsxs_listing()
         .with_context(|| format!("cannot list {}", image.source.display_path(&ws)))?;
     let mut mdir = ws.clone();
-    let mname = crate::store::find(&top, "Manifests")
+    let mname = crate::store::find(top, "Manifests")
         .map(|e| e.name.clone())
         .unwrap_or_default();
     mdir.push(&mname);

@@ -183,11 +183,10 @@ fn report_path(parts: &[String], image: &Image) -> String {
 /// The component folders of an image, by lower-case name.
 fn folders(image: &Image) -> HashMap<String, DirEntry> {
     image
-        .source
-        .list(&image.winsxs())
+        .winsxs_listing()
         .unwrap_or_default()
-        .into_iter()
-        .map(|e| (e.name.to_ascii_lowercase(), e))
+        .iter()
+        .map(|e| (e.name.to_ascii_lowercase(), e.clone()))
         .collect()
 }
 

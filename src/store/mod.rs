@@ -136,6 +136,9 @@ pub struct Image {
     pub winsxs: Vec<String>,
     /// Components of the `Windows` folder, when the input contains it.
     pub windows: Option<Vec<String>>,
+    /// The `WinSxS` listing, made once: finding the image, finding its servicing stack and
+    /// the audit all need it, and it is 20,000 names and more.
+    listing: std::sync::OnceLock<Vec<DirEntry>>,
 }
 
 /// `install.wim:3` -> (`install.wim`, Some(3)) when `install.wim` exists and the suffix is a
@@ -220,10 +223,9 @@ impl Image {
     }
 
     fn detect(source: Box<dyn ImageSource>, input: &Path) -> Result<Image> {
-        let (layout, windows, winsxs) = if let Some(w) = has_dir(&*source, &[], "Windows")
-            .filter(|w| has_dir(&*source, &[w], "WinSxS").is_some())
-        {
-            let s = has_dir(&*source, &[&w], "WinSxS").unwrap_or_default();
+        let root = has_dir(&*source, &[], "Windows")
+            .and_then(|w| has_dir(&*source, &[&w], "WinSxS").map(|s| (w, s)));
+        let (layout, windows, winsxs) = if let Some((w, s)) = root {
             (Layout::Root, Some(vec![w.clone()]), vec![w, s])
         } else if let Some(s) = has_dir(&*source, &[], "WinSxS") {
             (Layout::Windows, Some(vec![]), vec![s])
@@ -241,9 +243,15 @@ impl Image {
             layout,
             winsxs,
             windows,
+            listing: std::sync::OnceLock::new(),
         };
-        let ws: Vec<&str> = image.winsxs.iter().map(String::as_str).collect();
-        if has_dir(&*image.source, &ws, "Manifests").is_none() {
+        let ws = image.winsxs();
+        let manifests = image
+            .winsxs_listing()
+            .ok()
+            .and_then(|l| find(l, "Manifests"))
+            .filter(|e| e.kind == EntryKind::Dir);
+        if manifests.is_none() {
             return Err(Error::NotAnImage {
                 path: input.into(),
                 reason: format!("{} has no Manifests folder", image.source.display_path(&ws)),
@@ -255,6 +263,16 @@ impl Image {
     /// The `WinSxS` path components.
     pub fn winsxs(&self) -> Vec<&str> {
         self.winsxs.iter().map(String::as_str).collect()
+    }
+
+    /// The entries of the `WinSxS` folder, listed on the first call (a failure is not kept:
+    /// the next call lists again and reports its own error).
+    pub fn winsxs_listing(&self) -> io::Result<&[DirEntry]> {
+        if let Some(l) = self.listing.get() {
+            return Ok(l);
+        }
+        let listed = self.source.list(&self.winsxs())?;
+        Ok(self.listing.get_or_init(|| listed))
     }
 }
 

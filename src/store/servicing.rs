@@ -145,12 +145,9 @@ fn dirty_note(hive: &str, logs: bool) -> String {
 
 /// Whether `WinSxS\pending.xml` exists.
 fn pending_xml(image: &Image) -> bool {
-    let ws = image.winsxs();
     image
-        .source
-        .list(&ws)
-        .ok()
-        .is_some_and(|l| find(&l, "pending.xml").is_some_and(|e| e.kind == EntryKind::File))
+        .winsxs_listing()
+        .is_ok_and(|l| find(l, "pending.xml").is_some_and(|e| e.kind == EntryKind::File))
 }
 
 /// The note that heads every report of a mid-transaction image.
