@@ -104,7 +104,7 @@ fn store(path: &Path) -> anyhow::Result<Store> {
         .iter()
         .filter(|e| e.kind == crate::store::EntryKind::Dir && e.name.contains('_'))
         .count() as u64;
-    let servicing_stack = stack_version(&top);
+    let servicing_stack = stack_version(top);
     let build = servicing_stack.as_deref().and_then(|v| {
         v.split_once('.')
             .and_then(|(_, r)| r.split_once('.'))
