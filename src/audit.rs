@@ -153,10 +153,12 @@ impl Job {
     }
 }
 
-/// Where the manifests are: their folder's path, and the folder held open where the source can.
+/// Where the manifests are: their folder's path, and the folder held open where the source can;
+/// and whether their payloads are to be read (not in a quick audit, which only looks them up).
 struct Manifests<'a> {
     parts: &'a [&'a str],
     opened: Option<&'a dyn OpenFolder>,
+    read_payloads: bool,
 }
 
 /// What planning one manifest gave.
@@ -268,6 +270,7 @@ pub fn run(image: &Image, codecs: &Codecs, opts: &Options) -> Result<Audit> {
         let manifests_at = Manifests {
             parts: &manifests_dir,
             opened: opened.as_deref(),
+            read_payloads: !opts.quick,
         };
         progress.add(manifests.len() as u64);
         let progress = &progress;
@@ -279,10 +282,8 @@ pub fn run(image: &Image, codecs: &Codecs, opts: &Options) -> Result<Audit> {
                 let mut p = plan_manifest(image, codecs, &manifests_at, &folders, m);
                 // Closed when this manifest's payloads are done, not kept for the whole run.
                 let folder = p.folder.take();
+                // A quick audit plans no jobs.
                 for job in std::mem::take(&mut p.jobs) {
-                    if opts.quick {
-                        continue;
-                    }
                     let parts = job.source_path(image);
                     if let Some(cid) = image.source.content_id(&parts) {
                         p.deferred.push((job, cid));
@@ -930,15 +931,17 @@ fn plan_manifest(
                 continue;
             }
         };
-        out.jobs.push(Job {
-            component: component.clone(),
-            file: fname.to_string(),
-            below: real,
-            path: fpath,
-            size: found.size,
-            expected,
-            direct,
-        });
+        if manifests.read_payloads {
+            out.jobs.push(Job {
+                component: component.clone(),
+                file: fname.to_string(),
+                below: real,
+                path: fpath,
+                size: found.size,
+                expected,
+                direct,
+            });
+        }
     }
     out
 }
