@@ -5,7 +5,6 @@
 //! buffer that still decodes the next delta exactly.
 
 use std::io::Read;
-use std::path::Path;
 
 use sxs_testdata::{read, realdata};
 
@@ -13,45 +12,8 @@ use sxs_pa30::{
     decode, decode_into, encode, parse_header, EncodeOptions, Error, Limits, TargetHash,
 };
 
-/// Every real RAW sample as (name, bare PA30, source): the seven DCM manifests against the
-/// base manifest and the msdelta RAW delta against its source.
-fn samples(root: &Path) -> Vec<(String, Vec<u8>, Vec<u8>)> {
-    let dir = root.join("dcm-manifests-26100");
-    let base = read(&dir.join("base_manifest.bin"));
-    let mut v: Vec<(String, Vec<u8>, Vec<u8>)> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "manifest"))
-        .map(|p| {
-            let bytes = read(&p);
-            assert_eq!(&bytes[..4], b"DCM\x01", "{}", p.display());
-            let name = p.file_name().unwrap().to_string_lossy().into_owned();
-            (name, bytes[4..].to_vec(), base.clone())
-        })
-        .collect();
-    v.sort();
-    assert_eq!(v.len(), 7, "expected 7 DCM manifests in {}", dir.display());
-    let raw = root.join("pa30-raw-msdelta-26100");
-    v.push((
-        "msdelta".into(),
-        read(&raw.join("delta.pa30")),
-        read(&raw.join("source.bin")),
-    ));
-    v
-}
-
-/// Deterministic pseudo-random bytes (xorshift64).
-fn noise(seed: u64, n: usize) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
-}
+mod common;
+use common::{assert_md5_mismatch, noise, samples, with_wrong_md5};
 
 /// A payload shaped like sxsaudit's demo DCN payloads: runs of 16..528 bytes, each one
 /// repeated byte, repeated text, or noise; `MZ` first.
@@ -235,30 +197,15 @@ fn skip_ignores_a_wrong_stored_md5_that_verify_rejects() {
             ..Default::default()
         },
     );
-    let stored = parse_header(&delta).unwrap().target_hash;
-    assert_eq!(stored.len(), 16);
-    let at = delta
-        .windows(16)
-        .position(|w| w == stored.as_slice())
-        .expect("hash bytes in the delta");
-    let mut bad = delta.clone();
-    bad[at] ^= 0x01;
+    let (bad, stored) = with_wrong_md5(&delta, 0, 0x01);
     let limits = Limits::default();
     let mut out = stale(10);
     decode_into(&bad, &[], &limits, TargetHash::Skip, &mut out).unwrap();
     assert!(out == target);
-    match decode_into(&bad, &[], &limits, TargetHash::Verify, &mut out) {
-        Err(Error::HashMismatch {
-            algorithm,
-            expected,
-            actual,
-        }) => {
-            assert_eq!(algorithm, "MD5");
-            assert_eq!(actual, stored);
-            assert_ne!(expected, stored);
-        }
-        other => panic!("{other:?}"),
-    }
+    assert_md5_mismatch(
+        decode_into(&bad, &[], &limits, TargetHash::Verify, &mut out),
+        &stored,
+    );
     assert!(matches!(
         decode(&bad, &[], &limits),
         Err(Error::HashMismatch { .. })

@@ -3,38 +3,13 @@
 //! them (prefixes, bit flips, lying lengths) end in an error or some output, never a panic.
 
 use std::io::Read;
-use std::path::Path;
 
 use sxs_testdata::{read, realdata, Rng};
 
 use sxs_pa30::{decode, parse_header, Error, Limits};
 
-/// The seven DCM manifests as (file name, bare PA30 bytes).
-fn manifests(root: &Path) -> Vec<(String, Vec<u8>)> {
-    let dir = root.join("dcm-manifests-26100");
-    let mut v: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "manifest"))
-        .map(|p| {
-            let bytes = read(&p);
-            assert_eq!(&bytes[..4], b"DCM\x01", "{}", p.display());
-            (
-                p.file_name().unwrap().to_string_lossy().into_owned(),
-                bytes[4..].to_vec(),
-            )
-        })
-        .collect();
-    v.sort();
-    assert_eq!(v.len(), 7, "expected 7 DCM manifests in {}", dir.display());
-    v
-}
-
-fn base(root: &Path) -> Vec<u8> {
-    let b = read(&root.join("dcm-manifests-26100/base_manifest.bin"));
-    assert_eq!(b.len(), 9066);
-    b
-}
+mod common;
+use common::{base, manifests, samples};
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
@@ -170,22 +145,6 @@ fn pa19_patches_are_unsupported() {
         }
     }
     assert_eq!(n, 3);
-}
-
-/// Every real sample with its source.
-fn samples(root: &Path) -> Vec<(String, Vec<u8>, Vec<u8>)> {
-    let base = base(root);
-    let mut v: Vec<_> = manifests(root)
-        .into_iter()
-        .map(|(n, d)| (n, d, base.clone()))
-        .collect();
-    let dir = root.join("pa30-raw-msdelta-26100");
-    v.push((
-        "msdelta".into(),
-        read(&dir.join("delta.pa30")),
-        read(&dir.join("source.bin")),
-    ));
-    v
 }
 
 /// Tests run in debug builds; keep hostile targets small so each decode is quick.

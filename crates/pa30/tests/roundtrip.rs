@@ -4,6 +4,9 @@
 use proptest::prelude::*;
 use sxs_pa30::{decode, encode, parse_header, EncodeOptions, Error, Limits};
 
+mod common;
+use common::{assert_md5_mismatch, noise, with_wrong_md5};
+
 fn opts(md5: bool) -> EncodeOptions {
     EncodeOptions {
         md5,
@@ -18,19 +21,6 @@ fn roundtrip(target: &[u8], source: &[u8], md5: bool) {
     assert_eq!(h.hash_alg_id, if md5 { 0x8003 } else { 0 });
     let out = decode(&delta, source, &Limits::default()).unwrap();
     assert!(out == target, "round trip differs (len {})", target.len());
-}
-
-/// Deterministic pseudo-random bytes.
-fn noise(seed: u64, n: usize) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
 }
 
 /// Manifest-like text: repeated XML elements with varying attributes.
@@ -156,27 +146,8 @@ fn tiny_inputs_use_the_default_tables() {
 fn md5_mismatch_is_reported() {
     let t = xmlish(5000);
     let delta = encode(&t, &[], &opts(true));
-    let h = parse_header(&delta).unwrap();
-    let stored = h.target_hash.clone();
-    assert_eq!(stored.len(), 16);
-    let at = delta
-        .windows(16)
-        .position(|w| w == stored.as_slice())
-        .expect("hash bytes in the delta");
-    let mut bad = delta.clone();
-    bad[at + 3] ^= 0x10;
-    match decode(&bad, &[], &Limits::default()) {
-        Err(Error::HashMismatch {
-            algorithm,
-            expected,
-            actual,
-        }) => {
-            assert_eq!(algorithm, "MD5");
-            assert_eq!(actual, stored);
-            assert_ne!(expected, stored);
-        }
-        other => panic!("{other:?}"),
-    }
+    let (bad, stored) = with_wrong_md5(&delta, 3, 0x10);
+    assert_md5_mismatch(decode(&bad, &[], &Limits::default()), &stored);
 }
 
 #[test]
