@@ -284,13 +284,9 @@ pub fn run(image: &Image, codecs: &Codecs, opts: &Options) -> Result<Audit> {
                 let folder = p.folder.take();
                 // A quick audit plans no jobs.
                 for job in std::mem::take(&mut p.jobs) {
-                    let parts = job.source_path(image);
-                    if let Some(cid) = image.source.content_id(&parts) {
-                        p.deferred.push((job, cid));
-                        continue;
-                    }
                     let algorithms = algorithms_for(job.expected.algorithm, opts.inventory);
                     let digests = match &folder {
+                        // Found in the open folder: a directory tree, which shares no content.
                         Some(open) if job.direct => {
                             // The path below the component folder, as found.
                             let below: Vec<&str> =
@@ -299,7 +295,14 @@ pub fn run(image: &Image, codecs: &Codecs, opts: &Options) -> Result<Audit> {
                                 open.read(&below, job.size, sink)
                             })
                         }
-                        _ => digest_path(image, codecs, &parts, &algorithms),
+                        _ => {
+                            let parts = job.source_path(image);
+                            if let Some(cid) = image.source.content_id(&parts) {
+                                p.deferred.push((job, cid));
+                                continue;
+                            }
+                            digest_path(image, codecs, &parts, &algorithms)
+                        }
                     };
                     p.bytes += digests.bytes;
                     let f = verdict(&job, &digests);

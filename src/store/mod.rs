@@ -89,7 +89,9 @@ pub trait ImageSource: Send + Sync {
     /// Open the folder `dir` to look up and read files directly inside it by their exact
     /// names, where that costs less than listing it and opening each file by its whole path
     /// (a directory tree on Unix: one descriptor, then `statat` and `openat` per file).
-    /// `Ok(None)`: the source has no such shortcut; list the folder instead.
+    /// `Ok(None)`: the source has no such shortcut; list the folder instead. Files read
+    /// through an open folder are never grouped by [`ImageSource::content_id`], so a source
+    /// that stores content once must not offer one.
     fn open_folder(&self, dir: &[&str]) -> io::Result<Option<Box<dyn OpenFolder>>> {
         let _ = dir;
         Ok(None)
