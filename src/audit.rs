@@ -154,10 +154,12 @@ impl Job {
 }
 
 /// Where the manifests are: their folder's path, and the folder held open where the source can;
-/// and whether their payloads are to be read (not in a quick audit, which only looks them up).
+/// the `WinSxS` folder likewise, which the component folders are looked up through; and
+/// whether their payloads are to be read (not in a quick audit, which only looks them up).
 struct Manifests<'a> {
     parts: &'a [&'a str],
     opened: Option<&'a dyn OpenFolder>,
+    store: Option<&'a dyn OpenFolder>,
     read_payloads: bool,
 }
 
@@ -261,15 +263,17 @@ pub fn run(image: &Image, codecs: &Codecs, opts: &Options) -> Result<Audit> {
         scope.spawn(|_| {
             let _ = loaded.set(crate::store::servicing::load(image));
         });
-        let (manifests_name, folders, manifests) = list_store(image)?;
+        let (manifests_entry, folders, manifests) = list_store(image)?;
         let mut manifests_dir = image.winsxs();
-        manifests_dir.push(&manifests_name);
-        // Held open for the whole pass where the source can: each manifest is then opened by
-        // its name alone, not by its whole path.
-        let opened = image.source.open_folder(&manifests_dir).ok().flatten();
+        manifests_dir.push(&manifests_entry.name);
+        // Held open for the whole pass where the source can: each manifest, and each payload,
+        // is then looked up by its name below WinSxS, not by its whole path.
+        let store = image.source.open_folder(&image.winsxs()).ok().flatten();
+        let opened = store.as_ref().and_then(|s| s.folder(&manifests_entry));
         let manifests_at = Manifests {
             parts: &manifests_dir,
             opened: opened.as_deref(),
+            store: store.as_deref(),
             read_payloads: !opts.quick,
         };
         progress.add(manifests.len() as u64);
@@ -449,16 +453,21 @@ pub fn run(image: &Image, codecs: &Codecs, opts: &Options) -> Result<Audit> {
 
 /// The name of the store's Manifests folder as stored, its component folders by lower-case
 /// name, and its `.manifest` files sorted by name.
-fn list_store(image: &Image) -> Result<(String, HashMap<String, DirEntry>, Vec<DirEntry>)> {
+fn list_store(image: &Image) -> Result<(DirEntry, HashMap<String, DirEntry>, Vec<DirEntry>)> {
     let ws = image.winsxs();
     let mut manifests_dir = ws.clone();
     let listing = image
         .winsxs_listing()
         .map_err(|e| crate::error::Error::io(image.source.display_path(&ws), e))?;
-    let manifests_name = crate::store::find(listing, "Manifests")
-        .map(|e| e.name.clone())
-        .unwrap_or_else(|| "Manifests".into());
-    manifests_dir.push(&manifests_name);
+    // Not listed: the listing below fails and names the folder.
+    let manifests_entry = crate::store::find(listing, "Manifests")
+        .cloned()
+        .unwrap_or_else(|| DirEntry {
+            name: "Manifests".into(),
+            kind: EntryKind::Other,
+            size: 0,
+        });
+    manifests_dir.push(&manifests_entry.name);
     // Component folders, by lower-case name: one listing of WinSxS serves every manifest.
     let folders: HashMap<String, DirEntry> = listing
         .iter()
@@ -483,7 +492,7 @@ fn list_store(image: &Image) -> Result<(String, HashMap<String, DirEntry>, Vec<D
         });
     }
 
-    Ok((manifests_name, folders, manifests))
+    Ok((manifests_entry, folders, manifests))
 }
 
 /// The algorithms one payload is hashed with: its manifest's, and SHA-256 too for an
@@ -809,8 +818,9 @@ fn plan_manifest(
     let mut resolver = folder.filter(|f| f.kind == EntryKind::Dir).map(|f| {
         let mut base = ws.clone();
         base.push(f.name.as_str());
-        // A folder that cannot be opened is listed instead, which names the error.
-        out.folder = image.source.open_folder(&base).ok().flatten();
+        // A folder whose files cannot be looked up this way is listed instead, which names
+        // the error.
+        out.folder = manifests.store.and_then(|s| s.folder(f));
         FolderResolver::new(&*image.source, base)
     });
     let folder_name = folder

@@ -112,6 +112,11 @@ pub trait OpenFolder: Send + Sync {
     ///
     /// [`entry`]: OpenFolder::entry
     fn read(&self, path: &[&str], size: u64, sink: &mut Sink<'_>) -> io::Result<ReadInfo>;
+    /// The folder `listed` inside this one, open in the same way, as a listing of this folder
+    /// gave it; `None` unless it was listed as a [`EntryKind::Dir`]. The source trusts the
+    /// listing rather than checking again (on Unix this costs no system call), so `listed`
+    /// must come from a listing, never be made up.
+    fn folder(&self, listed: &DirEntry) -> Option<Box<dyn OpenFolder>>;
 }
 
 /// Which level the user pointed at.
