@@ -245,6 +245,10 @@ fn read_capped_with(
     Ok((out, info))
 }
 
+/// Manifests a worker takes at once (see [`run`]): a few, so that no worker is left idle
+/// while another finishes a long run of them, and enough that the split costs nothing.
+const MANIFESTS_PER_TASK: usize = 8;
+
 /// Audit `image`.
 pub fn run(image: &Image, codecs: &Codecs, opts: &Options) -> Result<Audit> {
     let start = Instant::now();
@@ -280,8 +284,12 @@ pub fn run(image: &Image, codecs: &Codecs, opts: &Options) -> Result<Audit> {
         let progress = &progress;
         // One pass: each worker takes a manifest, plans it and hashes its payloads at once, so
         // parsing overlaps hashing and no job list of the whole store is ever held.
+        // Rayon splits a range only while it has splits left or a half is stolen; the last
+        // range a worker holds unsplit (a quarter of the store with 2 threads) could leave the
+        // other worker idle at the end. Ranges of a few manifests let it steal to the last.
         let planned: Vec<Planned> = manifests
             .par_iter()
+            .with_max_len(MANIFESTS_PER_TASK)
             .map(|m| {
                 let mut p = plan_manifest(image, codecs, &manifests_at, &folders, m);
                 // Closed when this manifest's payloads are done, not kept for the whole run.
