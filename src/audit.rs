@@ -33,7 +33,7 @@ use crate::format::{keyform, Container};
 use crate::hash::Hasher;
 use crate::progress::Progress;
 use crate::store::{
-    ContentId, DirEntry, EntryKind, FolderResolver, Image, OpenFolder, Resolved, Sink,
+    ContentId, DirEntry, EntryKind, FolderResolver, Image, Meta, OpenFolder, Resolved, Sink,
 };
 use sxs_servicing::{Expectation, ServicingState};
 
@@ -822,18 +822,13 @@ fn plan_manifest(
     }
     out.has_files = true;
     let folder = folders.get(&component.to_ascii_lowercase());
-    let ws = image.winsxs();
-    let mut resolver = folder.filter(|f| f.kind == EntryKind::Dir).map(|f| {
-        let mut base = ws.clone();
-        base.push(f.name.as_str());
-        // A folder whose files cannot be looked up this way is listed instead, which names
-        // the error.
-        out.folder = manifests.store.and_then(|s| s.folder(f));
-        FolderResolver::new(&*image.source, base)
-    });
-    let folder_name = folder
-        .map(|f| f.name.clone())
-        .unwrap_or_else(|| component.clone());
+    let dir = folder.filter(|f| f.kind == EntryKind::Dir);
+    // A folder whose files cannot be looked up this way is listed instead, which names the
+    // error.
+    out.folder = dir.and_then(|f| manifests.store.and_then(|s| s.folder(f)));
+    // Made on first use: only names not found as written or in lower case need the listing.
+    let mut resolver: Option<FolderResolver> = None;
+    let folder_name = folder.map_or(component.as_str(), |f| f.name.as_str());
     for file in &m.files {
         out.files += 1;
         let fname = file.name.as_str();
@@ -844,11 +839,9 @@ fn plan_manifest(
                 continue;
             }
         };
-        let mut shown: Vec<&str> = Vec::with_capacity(1 + parts.len());
-        shown.push(folder_name.as_str());
-        shown.extend(&parts);
-        let fpath = store_path(&shown);
-        let Some(resolver) = resolver.as_mut() else {
+        // Findings about a file not found show it as the manifest spells it.
+        let shown = || component_path(folder_name, &parts);
+        let Some(dir) = dir else {
             let why = match folder {
                 Some(f) if f.kind == EntryKind::Symlink => {
                     "the component folder is a symbolic link, which is never followed"
@@ -861,7 +854,7 @@ fn plan_manifest(
             } else {
                 (Kind::MissingPayload, why.to_string())
             };
-            let mut f = finding(kind, &component, Some(fname), fpath, why);
+            let mut f = finding(kind, &component, Some(fname), shown(), why);
             if let Ok(e) = digest::resolve(file.hash.as_ref(), file.legacy_hash.is_some()) {
                 f.algorithm = Some(e.algorithm);
                 f.expected = Some(e.value);
@@ -869,60 +862,58 @@ fn plan_manifest(
             out.findings.push(f);
             continue;
         };
-        // The exact name first, where the source can look it up without listing the folder;
-        // anything else (absent, another spelling, not a file) is settled by the listing.
-        // Then the name in lower case, its file part first: servicing often writes names that
-        // way on disk, and two more lookups cost less than listing the folders.
-        let exact = out.folder.as_ref().and_then(|open| {
-            let file = |c: &[String]| {
-                let refs: Vec<&str> = c.iter().map(String::as_str).collect();
-                let e = open.entry(&refs).ok().flatten()?;
-                (e.kind == EntryKind::File).then_some(e)
-            };
-            let upper = |p: &String| p.bytes().any(|b| b.is_ascii_uppercase());
-            let mut c: Vec<String> = parts.iter().map(|p| p.to_string()).collect();
-            if let Some(e) = file(&c) {
-                return Some((e, c));
-            }
-            if c.last().is_some_and(upper) {
-                c.last_mut()?.make_ascii_lowercase();
-                if let Some(e) = file(&c) {
-                    return Some((e, c));
-                }
-            }
-            if c.iter().any(upper) {
-                c.iter_mut().for_each(|p| p.make_ascii_lowercase());
-                return file(&c).map(|e| (e, c));
-            }
-            None
-        });
+        // Looked up directly where the source can; anything not found that way (absent,
+        // another spelling, not a file) is settled by the listing.
+        let exact = out.folder.as_deref().and_then(|open| look_up(open, &parts));
         let direct = exact.is_some();
-        let resolved = match exact {
-            Some((entry, stored)) => Resolved::Found(stored, entry),
-            None => resolver.resolve(&parts),
-        };
-        let (stored, found) = match resolved {
-            Resolved::Found(stored, e) => (stored, e),
-            Resolved::Missing => {
-                let why = "the payload file is absent".to_string();
-                let mut f = finding(Kind::MissingPayload, &component, Some(fname), fpath, why);
-                if let Ok(e) = digest::resolve(file.hash.as_ref(), file.legacy_hash.is_some()) {
-                    f.algorithm = Some(e.algorithm);
-                    f.expected = Some(e.value);
+        // The names below the component folder as stored; `None`: as the manifest spells them.
+        let (stored, found): (Option<Vec<String>>, Meta) = match exact {
+            Some(found) => found,
+            None => {
+                let resolver = resolver.get_or_insert_with(|| {
+                    let mut base = image.winsxs();
+                    base.push(dir.name.as_str());
+                    FolderResolver::new(&*image.source, base)
+                });
+                match resolver.resolve(&parts) {
+                    Resolved::Found(stored, e) => (
+                        Some(stored),
+                        Meta {
+                            kind: e.kind,
+                            size: e.size,
+                        },
+                    ),
+                    Resolved::Missing => {
+                        let why = "the payload file is absent".to_string();
+                        let mut f =
+                            finding(Kind::MissingPayload, &component, Some(fname), shown(), why);
+                        if let Ok(e) =
+                            digest::resolve(file.hash.as_ref(), file.legacy_hash.is_some())
+                        {
+                            f.algorithm = Some(e.algorithm);
+                            f.expected = Some(e.value);
+                        }
+                        out.findings.push(f);
+                        continue;
+                    }
+                    Resolved::Error(e) => {
+                        out.findings.push(finding(
+                            Kind::Unreadable,
+                            &component,
+                            Some(fname),
+                            shown(),
+                            e,
+                        ));
+                        continue;
+                    }
                 }
-                out.findings.push(f);
-                continue;
-            }
-            Resolved::Error(e) => {
-                out.findings
-                    .push(finding(Kind::Unreadable, &component, Some(fname), fpath, e));
-                continue;
             }
         };
-        let mut real: Vec<String> = Vec::with_capacity(1 + stored.len());
-        real.push(folder_name.clone());
-        real.extend(stored);
-        let fpath = store_path(&real);
+        // Findings about a file found, and jobs, name it as stored.
+        let fpath = || match &stored {
+            Some(names) => component_path(folder_name, names),
+            None => shown(),
+        };
         let not_a_file = match found.kind {
             EntryKind::File => None,
             EntryKind::Symlink => Some("the payload is a symbolic link, which is never followed"),
@@ -934,7 +925,7 @@ fn plan_manifest(
                 Kind::Unreadable,
                 &component,
                 Some(fname),
-                fpath,
+                fpath(),
                 why.into(),
             ));
             continue;
@@ -946,18 +937,25 @@ fn plan_manifest(
                     Kind::Unverifiable,
                     &component,
                     Some(fname),
-                    fpath,
+                    fpath(),
                     why,
                 ));
                 continue;
             }
         };
         if manifests.read_payloads {
+            let path = fpath();
+            let mut below: Vec<String> = Vec::with_capacity(1 + parts.len());
+            below.push(folder_name.to_string());
+            match stored {
+                Some(names) => below.extend(names),
+                None => below.extend(parts.iter().map(|p| p.to_string())),
+            }
             out.jobs.push(Job {
                 component: component.clone(),
                 file: fname.to_string(),
-                below: real,
-                path: fpath,
+                below,
+                path,
                 size: found.size,
                 expected,
                 direct,
@@ -965,6 +963,46 @@ fn plan_manifest(
         }
     }
     out
+}
+
+/// Look a payload's `parts` up in its open component folder: as written, then with the file
+/// part in lower case, then all in lower case (servicing often writes names that way on disk,
+/// and two more lookups cost less than listing the folder). Only a regular file counts. The
+/// spelling found is returned when it is not the one written.
+fn look_up(open: &dyn OpenFolder, parts: &[&str]) -> Option<(Option<Vec<String>>, Meta)> {
+    let file = |names: &[&str]| {
+        let e = open.entry(names).ok().flatten()?;
+        (e.kind == EntryKind::File).then_some(e)
+    };
+    if let Some(e) = file(parts) {
+        return Some((None, e));
+    }
+    let upper = |p: &str| p.bytes().any(|b| b.is_ascii_uppercase());
+    let mut lower: Vec<String> = parts.iter().map(|p| p.to_string()).collect();
+    if upper(parts.last()?) {
+        lower.last_mut()?.make_ascii_lowercase();
+        if let Some(e) = file(&as_refs(&lower)) {
+            return Some((Some(lower), e));
+        }
+    }
+    if parts.iter().any(|p| upper(p)) {
+        lower.iter_mut().for_each(|p| p.make_ascii_lowercase());
+        return file(&as_refs(&lower)).map(|e| (Some(lower), e));
+    }
+    None
+}
+
+/// Borrowed names, for lookups.
+fn as_refs(names: &[String]) -> Vec<&str> {
+    names.iter().map(String::as_str).collect()
+}
+
+/// Report path of a file below a component folder: `Windows/WinSxS/<folder>/<names>`.
+fn component_path<S: AsRef<str>>(folder: &str, names: &[S]) -> String {
+    let mut parts: Vec<&str> = Vec::with_capacity(1 + names.len());
+    parts.push(folder);
+    parts.extend(names.iter().map(AsRef::as_ref));
+    store_path(&parts)
 }
 
 /// A hashed payload: its finding, its content's SHA-256, and the bytes read for it (counted

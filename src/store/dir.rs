@@ -143,7 +143,7 @@ mod unix {
     use rustix::io::Errno;
 
     use super::{read_file, DirEntry, EntryKind, ReadInfo, Sink};
-    use crate::store::OpenFolder;
+    use crate::store::{Meta, OpenFolder};
 
     pub(super) struct Folder {
         /// The descriptor names are looked up through: this folder's, or an ancestor's.
@@ -207,16 +207,14 @@ mod unix {
     }
 
     impl OpenFolder for Folder {
-        fn entry(&self, path: &[&str]) -> io::Result<Option<DirEntry>> {
+        fn entry(&self, path: &[&str]) -> io::Result<Option<Meta>> {
             let Some(full) = self.resolve(path)? else {
                 return Ok(None);
             };
             let Some(st) = self.stat(&full)? else {
                 return Ok(None);
             };
-            let name = path[path.len() - 1];
-            Ok(Some(DirEntry {
-                name: name.to_string(),
+            Ok(Some(Meta {
                 kind: match FileType::from_raw_mode(st.st_mode as _) {
                     FileType::RegularFile => EntryKind::File,
                     FileType::Directory => EntryKind::Dir,

@@ -43,6 +43,15 @@ pub struct DirEntry {
     pub size: u64,
 }
 
+/// What looking an entry up by its name tells: its kind and, for a file, its size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Meta {
+    /// Its kind.
+    pub kind: EntryKind,
+    /// Its size in bytes.
+    pub size: u64,
+}
+
 /// A receiver of file content, chunk by chunk.
 pub type Sink<'a> = dyn FnMut(&[u8]) -> io::Result<()> + 'a;
 
@@ -105,7 +114,7 @@ pub trait ImageSource: Send + Sync {
 pub trait OpenFolder: Send + Sync {
     /// The entry at `path`, with its size; `None` if there is none, or if a folder on the
     /// way is not a folder.
-    fn entry(&self, path: &[&str]) -> io::Result<Option<DirEntry>>;
+    fn entry(&self, path: &[&str]) -> io::Result<Option<Meta>>;
     /// Read the file at `path`, as [`ImageSource::read`] does, once [`entry`] or a listing
     /// said it is a [`EntryKind::File`]. `size` is the size [`entry`] gave, which saves the
     /// read that would only confirm the end of the file, or `u64::MAX` to read to the end.
