@@ -331,9 +331,10 @@ pub fn run(image: &Image, codecs: &Codecs, opts: &Options) -> Result<Audit> {
                 p
             })
             .collect();
+        drop_in_background(folders);
         Ok::<_, crate::error::Error>((manifests, planned))
     })?;
-    let servicing = loaded.into_inner().unwrap_or_default();
+    let mut servicing = loaded.into_inner().unwrap_or_default();
     let state = servicing.state.as_ref();
     // The manifests done before the hives were loaded are finished (and announced) in order,
     // while the hive's components without a manifest are looked for on the other core.
@@ -428,6 +429,7 @@ pub fn run(image: &Image, codecs: &Codecs, opts: &Options) -> Result<Audit> {
         }
     }
     progress.finish();
+    drop_in_background(servicing.state.take());
     findings.append(&mut hive_only);
     findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     if codecs.base.is_none() && totals.manifests_compressed > 0 {
@@ -501,6 +503,16 @@ fn list_store(image: &Image) -> Result<(DirEntry, HashMap<String, DirEntry>, Vec
     }
 
     Ok((manifests_entry, folders, manifests))
+}
+
+/// Free `value` on a thread of its own (inline if none can be started). The hives' typed
+/// state and the store's listing are hundreds of thousands of small allocations: freed one by
+/// one, they took 20 ms at the end of a 0.5 s quick audit, on one core, with nothing left to
+/// run beside them.
+fn drop_in_background<T: Send + 'static>(value: T) {
+    let _ = std::thread::Builder::new()
+        .name("sxsaudit-free".into())
+        .spawn(move || drop(value));
 }
 
 /// The algorithms one payload is hashed with: its manifest's, and SHA-256 too for an
