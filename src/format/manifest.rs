@@ -1489,10 +1489,7 @@ mod tests {
 
     #[test]
     fn whitespace_around_a_digest_value_means_nothing() {
-        let spaced = V3.replace(
-            "<dsig:DigestValue>nY4H",
-            "<dsig:DigestValue> \r\n\t nY4H",
-        );
+        let spaced = V3.replace("<dsig:DigestValue>nY4H", "<dsig:DigestValue> \r\n\t nY4H");
         assert_ne!(spaced, V3);
         let expected = |doc: &str| {
             let m = parse(doc.as_bytes()).unwrap();
