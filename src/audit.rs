@@ -661,7 +661,8 @@ fn finish(p: &mut Planned, state: Option<&ServicingState>, observe: &impl Fn(&Fi
     p.finished = true;
     if let Some(state) = state {
         let component = p.component.as_str();
-        let mpath = store_path(&["Manifests", p.manifest_name.as_str()]);
+        // Built only for a finding: this runs for every manifest.
+        let mpath = || store_path(&["Manifests", p.manifest_name.as_str()]);
         let hive_entry = state
             .components
             .components
@@ -677,7 +678,7 @@ fn finish(p: &mut Planned, state: Option<&ServicingState>, observe: &impl Fn(&Fi
             }
         }
         match hive_entry {
-            None => p.findings.push(finding(Kind::OrphanManifest, component, None, mpath, "the COMPONENTS hive has no DerivedData\\Components key for this manifest: Windows does not know the component".into())),
+            None => p.findings.push(finding(Kind::OrphanManifest, component, None, mpath(), "the COMPONENTS hive has no DerivedData\\Components key for this manifest: Windows does not know the component".into())),
             Some(entry) => {
                 let actual = p.manifest_sha256.as_ref().filter(|_| p.parsed);
                 if let (Some(recorded), Some(actual)) = (entry.s256h, actual) {
@@ -686,7 +687,7 @@ fn finish(p: &mut Planned, state: Option<&ServicingState>, observe: &impl Fn(&Fi
                             Kind::ManifestHashMismatch,
                             component,
                             None,
-                            mpath,
+                            mpath(),
                             format!(
                                 "the decoded manifest's SHA-256 is {}, the COMPONENTS hive's S256H is {}",
                                 digest::to_hex(actual),
@@ -719,13 +720,14 @@ fn plan_manifest(
         manifest_name: name.clone(),
         ..Planned::default()
     };
-    let mpath = store_path(&["Manifests", name.as_str()]);
+    // Built only for a finding: this runs for every manifest.
+    let mpath = || store_path(&["Manifests", name.as_str()]);
     let corrupt = |out: &mut Planned, detail: String| {
         out.findings.push(finding(
             Kind::ManifestCorrupt,
             &component,
             None,
-            mpath.clone(),
+            mpath(),
             detail,
         ))
     };
@@ -736,7 +738,7 @@ fn plan_manifest(
                 Kind::Unreadable,
                 &component,
                 None,
-                mpath,
+                mpath(),
                 "the manifest is a symbolic link, which is never followed".into(),
             ));
             return out;
@@ -746,7 +748,7 @@ fn plan_manifest(
                 Kind::Unreadable,
                 &component,
                 None,
-                mpath,
+                mpath(),
                 "the manifest is not a regular file".into(),
             ));
             return out;
@@ -765,7 +767,7 @@ fn plan_manifest(
     let bytes = match read {
         Ok((b, info)) => {
             if info.container_ok == Some(false) {
-                out.findings.push(finding(Kind::WimBlobCorrupt, &component, None, mpath.clone(), "the WIM blob holding this manifest does not match the archive's own SHA-1: the archive is damaged".into()));
+                out.findings.push(finding(Kind::WimBlobCorrupt, &component, None, mpath(), "the WIM blob holding this manifest does not match the archive's own SHA-1: the archive is damaged".into()));
             }
             b
         }
@@ -774,7 +776,7 @@ fn plan_manifest(
                 Kind::Unreadable,
                 &component,
                 None,
-                mpath,
+                mpath(),
                 format!("cannot read the manifest: {e}"),
             ));
             return out;
@@ -795,7 +797,7 @@ fn plan_manifest(
                 Kind::Unverifiable,
                 &component,
                 None,
-                mpath,
+                mpath(),
                 why.clone(),
             ));
             return out;
@@ -825,7 +827,7 @@ fn plan_manifest(
             Kind::KeyformMismatch,
             &component,
             None,
-            mpath.clone(),
+            mpath(),
             format!("its identity gives the keyform {computed}"),
         ));
     }
