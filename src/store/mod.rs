@@ -107,7 +107,8 @@ pub trait ImageSource: Send + Sync {
     }
 }
 
-/// A folder opened by [`ImageSource::open_folder`]. Paths are components below it, matched
+/// A folder opened by [`ImageSource::open_folder`] or [`OpenFolder::folder`]. Paths are
+/// components below it, matched
 /// exactly as the file system matches names; a miss says nothing about other spellings, so a
 /// caller that must match names case-insensitively lists the folder after a miss. No link
 /// is followed, at any level.
