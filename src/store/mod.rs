@@ -267,14 +267,24 @@ impl Image {
             .winsxs_listing()
             .ok()
             .and_then(|l| find(l, "Manifests"))
-            .filter(|e| e.kind == EntryKind::Dir);
-        if manifests.is_none() {
-            return Err(Error::NotAnImage {
-                path: input.into(),
-                reason: format!("{} has no Manifests folder", image.source.display_path(&ws)),
-            });
-        }
-        Ok(image)
+            .map(|e| (e.kind, e.name.clone()));
+        let reason = match manifests {
+            Some((EntryKind::Dir, _)) => return Ok(image),
+            // Listing it would follow the link, perhaps out of the image.
+            Some((EntryKind::Symlink, name)) => {
+                let mut at = ws.clone();
+                at.push(&name);
+                format!(
+                    "{} is a symbolic link, which is never followed",
+                    image.source.display_path(&at)
+                )
+            }
+            _ => format!("{} has no Manifests folder", image.source.display_path(&ws)),
+        };
+        Err(Error::NotAnImage {
+            path: input.into(),
+            reason,
+        })
     }
 
     /// The `WinSxS` path components.

@@ -37,6 +37,31 @@ fn empty_manifests_folder_verifies_nothing() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("no .manifest files"));
 }
 
+/// The Manifests folder replaced by a link to a copy outside the image: nothing is read
+/// through it, and the run says why.
+#[cfg(unix)]
+#[test]
+fn a_linked_manifests_folder_is_never_listed() {
+    use std::os::unix::fs::symlink;
+    let img = TestImage::build(&Spec::clean(Scale::Tiny, 8));
+    let manifests = img.winsxs().join("Manifests");
+    let outside = tempfile::tempdir().unwrap();
+    let copy = outside.path().join("Manifests");
+    fs::rename(&manifests, &copy).unwrap();
+    symlink(&copy, &manifests).unwrap();
+    let out = sxsaudit(&["audit", img.root().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(66));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("is a symbolic link, which is never followed"),
+        "{err}"
+    );
+    // The same image with the folder put back is clean.
+    fs::remove_file(&manifests).unwrap();
+    fs::rename(&copy, &manifests).unwrap();
+    assert_eq!(audit_json(img.root(), &[]).0, 0);
+}
+
 #[test]
 fn usage_errors_exit_64() {
     assert_eq!(sxsaudit(&["audit"]).status.code(), Some(64));
