@@ -222,10 +222,13 @@ pub fn read_capped(
     read_capped_with(cap, &mut |sink| image.source.read(parts, sink))
 }
 
+/// How to read one file: by its path through the source, or by its name in an open folder.
+type ReadWith<'r> = dyn FnMut(&mut Sink<'_>) -> std::io::Result<crate::store::ReadInfo> + 'r;
+
 /// [`read_capped`] for a file given by how to read it.
 fn read_capped_with(
     cap: usize,
-    read: &mut dyn FnMut(&mut Sink<'_>) -> std::io::Result<crate::store::ReadInfo>,
+    read: &mut ReadWith<'_>,
 ) -> std::io::Result<(Vec<u8>, crate::store::ReadInfo)> {
     let mut out = Vec::new();
     let info = read(&mut |chunk| {
@@ -479,10 +482,9 @@ fn list_store(image: &Image) -> Result<(DirEntry, HashMap<String, DirEntry>, Vec
         });
     manifests_dir.push(&manifests_entry.name);
     // Component folders, by lower-case name: one listing of WinSxS serves every manifest.
-    let folders: HashMap<String, DirEntry> = listing
-        .iter()
-        .map(|e| (e.name.to_ascii_lowercase(), e.clone()))
-        .collect();
+    let folders = image
+        .winsxs_by_name()
+        .map_err(|e| crate::error::Error::io(image.source.display_path(&ws), e))?;
 
     let mut manifests: Vec<DirEntry> = image
         .source
@@ -1101,11 +1103,7 @@ pub fn digest_path(
 }
 
 /// [`digest_path`] for a file given by how to read it (a path, or a name in an open folder).
-fn digest_read(
-    codecs: &Codecs,
-    algorithms: &[Algorithm],
-    read: &mut dyn FnMut(&mut Sink<'_>) -> std::io::Result<crate::store::ReadInfo>,
-) -> Digests {
+fn digest_read(codecs: &Codecs, algorithms: &[Algorithm], read: &mut ReadWith<'_>) -> Digests {
     PACKED.with(|packed| {
         let mut packed = packed.borrow_mut();
         let digests = digest_into(codecs, read, algorithms, &mut packed);
@@ -1123,7 +1121,7 @@ thread_local! {
 /// [`digest_read`] with the per-thread buffer for compressed payloads.
 fn digest_into(
     codecs: &Codecs,
-    read: &mut dyn FnMut(&mut Sink<'_>) -> std::io::Result<crate::store::ReadInfo>,
+    read: &mut ReadWith<'_>,
     algorithms: &[Algorithm],
     packed: &mut Vec<u8>,
 ) -> Digests {

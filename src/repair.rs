@@ -180,21 +180,13 @@ fn report_path(parts: &[String], image: &Image) -> String {
     p
 }
 
-/// The component folders of an image, by lower-case name.
-fn folders(image: &Image) -> HashMap<String, DirEntry> {
-    image
-        .winsxs_listing()
-        .unwrap_or_default()
-        .iter()
-        .map(|e| (e.name.to_ascii_lowercase(), e.clone()))
-        .collect()
-}
-
 /// A verdict for every `hash_mismatch` and `missing_payload` finding that carries the
 /// expected digest.
 pub fn check(findings: &[Finding], sources: &[Source]) -> Repairs {
-    let listings: Vec<HashMap<String, DirEntry>> =
-        sources.iter().map(|s| folders(&s.image)).collect();
+    let listings: Vec<HashMap<String, DirEntry>> = sources
+        .iter()
+        .map(|s| s.image.winsxs_by_name().unwrap_or_default())
+        .collect();
     let bad: Vec<&Finding> = findings
         .iter()
         .filter(|f| {
@@ -326,8 +318,10 @@ pub fn export(repairs: &Repairs, sources: &[Source], dir: &Path) -> Result<usize
         .map_err(|e| format!("{}: {e}", parent.display()))?;
     let winsxs = tmp.path().join("Windows").join("WinSxS");
     std::fs::create_dir_all(winsxs.join("Manifests")).map_err(|e| e.to_string())?;
-    let listings: Vec<HashMap<String, DirEntry>> =
-        sources.iter().map(|s| folders(&s.image)).collect();
+    let listings: Vec<HashMap<String, DirEntry>> = sources
+        .iter()
+        .map(|s| s.image.winsxs_by_name().unwrap_or_default())
+        .collect();
     let mut written = 0;
     for r in &repairs.items {
         let Verdict::Repairable { source, .. } = &r.verdict else {

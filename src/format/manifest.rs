@@ -1130,8 +1130,6 @@ mod tests {
         ));
     }
 
-    /// xorshift64: seeded, so failures reproduce.
-
     #[test]
     fn attribute_scan_tokenises_as_quick_xml() {
         let alphabet = [

@@ -167,9 +167,8 @@ mod unix {
         /// folder and not a link; `None` when one is not (absent, a file, a link: the caller's
         /// listing says which) or when a name could leave the folder.
         fn resolve(&self, path: &[&str]) -> io::Result<Option<String>> {
-            let (_, dirs) = match path.split_last() {
-                Some(split) => split,
-                None => return Ok(None),
+            let Some((last, dirs)) = path.split_last() else {
+                return Ok(None);
             };
             if !path.iter().all(|n| is_plain_name(n)) {
                 return Ok(None);
@@ -186,7 +185,7 @@ mod unix {
                 }
                 full.push('/');
             }
-            full.push_str(path[path.len() - 1]);
+            full.push_str(last);
             Ok(Some(full))
         }
 
@@ -271,8 +270,8 @@ mod tests {
         Ok(out)
     }
 
-    /// A component folder with a file, a subfolder with a file, a link to a file, a link to a
-    /// folder, and a FIFO.
+    /// A component folder with a file, a subfolder with a file, a link to a file out of the
+    /// tree and a link to a folder, opened as the audit opens it: through its parent.
     fn tree() -> (tempfile::TempDir, Box<dyn OpenFolder>) {
         let t = tempfile::tempdir().unwrap();
         let c = t.path().join("comp");

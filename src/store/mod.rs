@@ -108,10 +108,9 @@ pub trait ImageSource: Send + Sync {
 }
 
 /// A folder opened by [`ImageSource::open_folder`] or [`OpenFolder::folder`]. Paths are
-/// components below it, matched
-/// exactly as the file system matches names; a miss says nothing about other spellings, so a
-/// caller that must match names case-insensitively lists the folder after a miss. No link
-/// is followed, at any level.
+/// components below it, matched exactly as the file system matches names; a miss says nothing
+/// about other spellings, so a caller that must match names case-insensitively lists the
+/// folder after a miss. No link is followed, at any level.
 pub trait OpenFolder: Send + Sync {
     /// The entry at `path`, with its size; `None` if there is none, or if a folder on the
     /// way is not a folder.
@@ -300,6 +299,16 @@ impl Image {
         }
         let listed = self.source.list(&self.winsxs())?;
         Ok(self.listing.get_or_init(|| listed))
+    }
+
+    /// The entries of the `WinSxS` folder by lower-case name: component folders are found by
+    /// keyform whatever the case on disk.
+    pub fn winsxs_by_name(&self) -> io::Result<HashMap<String, DirEntry>> {
+        Ok(self
+            .winsxs_listing()?
+            .iter()
+            .map(|e| (e.name.to_ascii_lowercase(), e.clone()))
+            .collect())
     }
 }
 
