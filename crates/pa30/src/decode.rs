@@ -289,12 +289,7 @@ impl Trees {
 }
 
 /// The default lengths (§6.1): the nearly uniform complete code for each tree.
-pub(crate) fn default_lengths() -> [u8; TREE_LENGTHS] {
-    DEFAULT_LENGTHS
-}
-
-/// The default lengths, computed once.
-const DEFAULT_LENGTHS: [u8; TREE_LENGTHS] = {
+pub(crate) const DEFAULT_LENGTHS: [u8; TREE_LENGTHS] = {
     let mut l = [0u8; TREE_LENGTHS];
     let mut i = 0;
     while i < TREE_LENGTHS {
@@ -821,7 +816,7 @@ mod tests {
     /// A default-table patch stream: the given main symbols (each followed by raw
     /// `(value, bits)` fields), then `extra_bits` zero bits.
     fn default_patch(rift: bool, syms: &[(u32, u64, u32)], extra_bits: u32) -> Vec<u8> {
-        let lens = default_lengths();
+        let lens = DEFAULT_LENGTHS;
         let codes = assign_codes(&lens[..MAIN_SYMBOLS]).unwrap();
         let mut w = BitWriter::with_capacity(64);
         w.write(0, 3);

@@ -22,7 +22,7 @@
 use md5::{Digest, Md5};
 
 use crate::bits::BitWriter;
-use crate::decode::default_lengths;
+use crate::decode::DEFAULT_LENGTHS;
 use crate::huffman::{assign_codes, build_lengths, reverse};
 use crate::{EncodeOptions, ALG_MD5, ALIGNED_SYMBOLS, LENGTH_SYMBOLS, MAIN_SYMBOLS, TREE_LENGTHS};
 
@@ -343,7 +343,7 @@ pub(crate) fn encode(target: &[u8], source: &[u8], opts: &EncodeOptions) -> Vec<
     // Small inputs: the default tables (§6.1) can beat the cost of coding trees.
     let use_default = cuts.len() == 1 && {
         let custom = &block_lengths[0];
-        let default = default_lengths();
+        let default = DEFAULT_LENGTHS;
         let cost = |l: &[u8; TREE_LENGTHS]| -> u64 {
             toks.iter()
                 .map(|t| {
@@ -366,7 +366,7 @@ pub(crate) fn encode(target: &[u8], source: &[u8], opts: &EncodeOptions) -> Vec<
         cost(&default) <= cost(custom) + params
     };
     if use_default {
-        block_lengths[0] = default_lengths();
+        block_lengths[0] = DEFAULT_LENGTHS;
     }
 
     let mut bw = BitWriter::with_capacity(target.len() / 3 + 256);

@@ -53,8 +53,7 @@ pub fn samples(root: &Path) -> Vec<(String, Vec<u8>, Vec<u8>)> {
 
 /// Deterministic pseudo-random bytes.
 pub fn noise(seed: u64, n: usize) -> Vec<u8> {
-    let mut r = Rng(seed | 1);
-    (0..n).map(|_| r.next() as u8).collect()
+    Rng(seed | 1).bytes(n)
 }
 
 /// `delta` with bits `mask` of byte `byte` of its stored MD5 flipped, and the MD5 it stored.
