@@ -7,30 +7,13 @@ use std::hint::black_box;
 use sxs_servicing::regf_writer::HiveWriter;
 use sxs_servicing::{read_components, HiveFiles};
 
+mod shape;
+
 const COMPONENTS: u32 = 20_000;
 const DEPLOYMENTS: u32 = 2_000;
 
 fn hive() -> HiveWriter {
-    let mut w = HiveWriter::new();
-    for i in 0..COMPONENTS {
-        let k = format!(
-            r"DerivedData\Components\amd64_microsoft-windows-c{i:05}_31bf3856ad364e35_10.0.17763.1911_none_{i:016x}"
-        );
-        w.set_dword(&k, &format!("f!file{i}.dll"), 1);
-        w.set_binary(&k, "S256H", &[i as u8; 32]);
-        let id = format!("Microsoft-Windows-C{i:05}, Culture=neutral, Version=10.0.17763.1911, PublicKeyToken=31bf3856ad364e35, ProcessorArchitecture=amd64, versionScope=NonSxS");
-        w.set_binary(&k, "identity", id.as_bytes());
-        w.set_binary(&k, &format!("c!deployment{:05}", i % DEPLOYMENTS), &[]);
-    }
-    for d in 0..DEPLOYMENTS {
-        let k = format!(r"CanonicalData\Deployments\deployment{d:05}");
-        w.set_binary(
-            &k,
-            &format!("i!Package_{d}~31bf3856ad364e35~amd64~~10.0.17763.1911"),
-            &[],
-        );
-    }
-    w
+    shape::components_hive(COMPONENTS, DEPLOYMENTS)
 }
 
 fn bench(c: &mut Criterion) {

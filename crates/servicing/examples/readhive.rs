@@ -1,37 +1,21 @@
 //! Peak-memory and wall-time probe for the hive reader, run under `/usr/bin/time -v`:
-//! `readhive write <path> [components]` writes a COMPONENTS hive shaped like the bench's
-//! (components x 4 values, one deployment per ten components); `readhive read <path>` reads
+//! `readhive write <path> [components]` writes the bench's COMPONENTS hive
+//! (`benches/shape`; one deployment per ten components); `readhive read <path>` reads
 //! it with [`read_components`] and prints counts and the time taken. Two steps, so that the
 //! read's peak is not hidden by the writer's.
 
 use std::time::Instant;
-use sxs_servicing::regf_writer::HiveWriter;
 use sxs_servicing::{read_components, HiveFiles};
+
+#[path = "../benches/shape/mod.rs"]
+mod shape;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     match (args.get(1).map(String::as_str), args.get(2)) {
         (Some("write"), Some(path)) => {
             let n: u32 = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(20_000);
-            let mut w = HiveWriter::new();
-            for i in 0..n {
-                let k = format!(
-                    r"DerivedData\Components\amd64_microsoft-windows-c{i:06}_31bf3856ad364e35_10.0.17763.1911_none_{i:016x}"
-                );
-                w.set_dword(&k, &format!("f!file{i}.dll"), 1);
-                w.set_binary(&k, "S256H", &[i as u8; 32]);
-                let id = format!("Microsoft-Windows-C{i:06}, Culture=neutral, Version=10.0.17763.1911, PublicKeyToken=31bf3856ad364e35, ProcessorArchitecture=amd64, versionScope=NonSxS");
-                w.set_binary(&k, "identity", id.as_bytes());
-                w.set_binary(&k, &format!("c!deployment{:06}", i / 10), &[]);
-            }
-            for d in 0..n.div_ceil(10) {
-                let k = format!(r"CanonicalData\Deployments\deployment{d:06}");
-                w.set_binary(
-                    &k,
-                    &format!("i!Package_{d}~31bf3856ad364e35~amd64~~10.0"),
-                    &[],
-                );
-            }
+            let w = shape::components_hive(n, n.div_ceil(10));
             let b = w.to_bytes();
             std::fs::write(path, &b).expect("write hive");
             println!("wrote {} bytes", b.len());

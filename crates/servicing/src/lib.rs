@@ -458,21 +458,22 @@ fn dword(data: &[u8]) -> u32 {
 /// Value data as text: UTF-16LE for the string types, else bytes (UTF-8, or Latin-1 when
 /// not valid UTF-8); trailing NULs removed.
 fn text(ty: u32, data: &[u8]) -> String {
-    if matches!(ty, 1 | 2 | 7) {
+    // Borrowed when the bytes are UTF-8 already: one allocation for the result.
+    let s: std::borrow::Cow<'_, str> = if matches!(ty, 1 | 2 | 7) {
         let units: Vec<u16> = data
             .chunks_exact(2)
             .map(|c| u16::from_le_bytes([c[0], c[1]]))
             .collect();
-        String::from_utf16_lossy(&units)
-            .trim_end_matches('\0')
-            .to_owned()
+        String::from_utf16_lossy(&units).into()
     } else {
         match std::str::from_utf8(data) {
-            Ok(s) => s.trim_end_matches('\0').to_owned(),
-            Err(_) => {
-                let s: String = data.iter().map(|&b| char::from(b)).collect();
-                s.trim_end_matches('\0').to_owned()
-            }
+            Ok(s) => s.into(),
+            Err(_) => data
+                .iter()
+                .map(|&b| char::from(b))
+                .collect::<String>()
+                .into(),
         }
-    }
+    };
+    s.trim_end_matches('\0').to_owned()
 }
