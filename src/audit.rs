@@ -665,10 +665,7 @@ fn finish(p: &mut Planned, state: Option<&ServicingState>, observe: &impl Fn(&Fi
         let component = p.component.as_str();
         // Built only for a finding: this runs for every manifest.
         let mpath = || store_path(&["Manifests", p.manifest_name.as_str()]);
-        let hive_entry = state
-            .components
-            .components
-            .get(&sxs_servicing::fold_name(component));
+        let recorded = state.components.components.s256h(component);
         for f in p.findings.iter_mut() {
             match (f.kind, f.file.as_deref()) {
                 (Kind::MissingPayload, Some(file)) => {
@@ -679,11 +676,11 @@ fn finish(p: &mut Planned, state: Option<&ServicingState>, observe: &impl Fn(&Fi
                 _ => with_owners(f, state),
             }
         }
-        match hive_entry {
+        match recorded {
             None => p.findings.push(finding(Kind::OrphanManifest, component, None, mpath(), "the COMPONENTS hive has no DerivedData\\Components key for this manifest: Windows does not know the component".into())),
-            Some(entry) => {
+            Some(recorded) => {
                 let actual = p.manifest_sha256.as_ref().filter(|_| p.parsed);
-                if let (Some(recorded), Some(actual)) = (entry.s256h, actual) {
+                if let (Some(recorded), Some(actual)) = (recorded, actual) {
                     if recorded.as_slice() != actual.as_slice() {
                         let mut f = finding(
                             Kind::ManifestHashMismatch,

@@ -6,7 +6,7 @@
 //! or broken hive never stops the audit, it only makes it fall back to manifests alone.
 
 use sxs_servicing::{
-    read_components, read_software, reader::MAX_HIVE_BYTES, HiveFiles, ServicingState,
+    read_components_owned, read_software, reader::MAX_HIVE_BYTES, HiveFiles, ServicingState,
 };
 
 use super::{find, EntryKind, Image};
@@ -198,7 +198,10 @@ fn load_hives(image: &Image, dir: &[String], listing: &[super::DirEntry], out: &
         }
         Err(e) => return out.notes.push(unavailable(e)),
     };
-    let comps = match read_components(components.files()) {
+    let dirty_logs = components.log1.is_some() || components.log2.is_some();
+    // The hive's bytes stay with the state ([`sxs_servicing::Components`]): given, not copied.
+    let HiveBytes { base, log1, log2 } = components;
+    let comps = match read_components_owned(base, log1.as_deref(), log2.as_deref()) {
         Ok(c) => c,
         Err(e) => {
             return out
@@ -207,10 +210,7 @@ fn load_hives(image: &Image, dir: &[String], listing: &[super::DirEntry], out: &
         }
     };
     if comps.dirty {
-        out.notes.push(dirty_note(
-            "COMPONENTS",
-            components.log1.is_some() || components.log2.is_some(),
-        ));
+        out.notes.push(dirty_note("COMPONENTS", dirty_logs));
     }
     warning_notes("COMPONENTS", &comps.warnings, &mut out.notes);
     let software = match read_hive(image, dir, listing, "SOFTWARE") {

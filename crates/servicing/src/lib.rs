@@ -132,7 +132,7 @@ impl<'a> HiveFiles<'a> {
 #[derive(Debug, Clone, Default)]
 pub struct ComponentsHive {
     /// `DerivedData\Components`, by lower-cased keyform.
-    pub components: BTreeMap<String, Component>,
+    pub components: Components,
     /// `CanonicalData\Deployments`, by lower-cased keyform.
     pub deployments: BTreeMap<String, Deployment>,
     /// The base block's sequence numbers differ: the last write did not complete, and
@@ -142,6 +142,113 @@ pub struct ComponentsHive {
     pub logs_applied: bool,
     /// Things skipped or suspicious (at most [`MAX_WARNINGS`]).
     pub warnings: Vec<String>,
+}
+
+/// The keys of `DerivedData\Components`, found by keyform (any case), each decoded into a
+/// [`Component`] only when asked for.
+///
+/// Why not a map of decoded components: an audit looks at one value of most components (the
+/// manifest's `S256H`) and at the files of only those with a missing payload, while decoding
+/// all of them up front cost about 1 KB of small allocations per component (a serviced hive
+/// has 250,000 keys) and 15% of the quick audit's CPU. [`read_components`] checks every
+/// component's values once, as before (the same warnings, the same keys skipped), and keeps
+/// the hive's bytes, a sorted index of folded keyforms and each `S256H`.
+#[derive(Clone, Default)]
+pub struct Components {
+    /// The hive file, or its bins data: [`Components::bins`] says which part is the bins.
+    bytes: Vec<u8>,
+    bins: std::ops::Range<usize>,
+    /// The base block's minor version (it decides how big data is stored).
+    minor: u32,
+    /// Folded keyforms, end to end; [`Entry::name`] indexes into it.
+    names: String,
+    /// By folded keyform, each once.
+    entries: Vec<Entry>,
+}
+
+/// One component in [`Components`].
+#[derive(Debug, Clone)]
+struct Entry {
+    /// Its folded keyform in [`Components::names`].
+    name: std::ops::Range<usize>,
+    /// Its `nk` cell in the hive bins data.
+    nk: u32,
+    s256h: Option<[u8; 32]>,
+}
+
+impl std::fmt::Debug for Components {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Components")
+            .field("len", &self.entries.len())
+            .field("hive_bytes", &self.bins.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Components {
+    /// How many components the hive has (keys whose values could be read).
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether it has none.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The folded keyforms, sorted.
+    pub fn keys(&self) -> impl Iterator<Item = &str> + '_ {
+        self.entries.iter().map(|e| &self.names[e.name.clone()])
+    }
+
+    /// Whether the hive has `keyform` (any case).
+    pub fn contains(&self, keyform: &str) -> bool {
+        self.find(keyform).is_some()
+    }
+
+    /// The `S256H` of `keyform`: `None` when the hive has no such component, `Some(None)` when
+    /// it has no (32-byte) `S256H`.
+    pub fn s256h(&self, keyform: &str) -> Option<Option<[u8; 32]>> {
+        self.find(keyform).map(|e| e.s256h)
+    }
+
+    /// The component `keyform` (any case), decoded from the hive.
+    pub fn get(&self, keyform: &str) -> Option<Component> {
+        let e = self.find(keyform)?;
+        let hive = Hive::reopen(&self.bytes[self.bins.clone()], self.minor);
+        // `read_components` read these same bytes without error, and the budget is a whole
+        // hive's: this cannot fail, and if it did, the S256H alone is still right.
+        let full = hive
+            .key_at(e.nk)
+            .and_then(|key| values(&key, &mut Vec::new()))
+            .map(|vals| component(vals, true, |_| {}));
+        Some(full.unwrap_or_else(|_| Component {
+            s256h: e.s256h,
+            ..Component::default()
+        }))
+    }
+
+    fn find(&self, keyform: &str) -> Option<&Entry> {
+        let folded;
+        // ASCII (every real keyform) is folded as it is compared, without a copy.
+        let key: &[u8] = if keyform.is_ascii() {
+            keyform.as_bytes()
+        } else {
+            folded = fold_name(keyform);
+            folded.as_bytes()
+        };
+        // Folding is idempotent, so a folded `key` may be folded again.
+        let lower = |b: &u8| b.to_ascii_lowercase();
+        self.entries
+            .binary_search_by(|e| {
+                self.names.as_bytes()[e.name.clone()]
+                    .iter()
+                    .copied()
+                    .cmp(key.iter().map(lower))
+            })
+            .ok()
+            .map(|i| &self.entries[i])
+    }
 }
 
 /// One `DerivedData\Components\<keyform>` key.
@@ -233,8 +340,34 @@ pub fn fold_name(name: &str) -> String {
     }
 }
 
-/// Read the COMPONENTS hive.
+/// Read the COMPONENTS hive. Its bins data is copied into the result (see [`Components`]);
+/// [`read_components_owned`] keeps the caller's bytes instead.
 pub fn read_components(h: HiveFiles<'_>) -> Result<ComponentsHive, Error> {
+    let (mut out, bins) = scan_components(h)?;
+    out.components.bytes = h.base.get(bins).unwrap_or_default().to_vec();
+    out.components.bins = 0..out.components.bytes.len();
+    Ok(out)
+}
+
+/// [`read_components`] of a hive file given away: its bytes are kept, not copied.
+pub fn read_components_owned(
+    base: Vec<u8>,
+    log1: Option<&[u8]>,
+    log2: Option<&[u8]>,
+) -> Result<ComponentsHive, Error> {
+    let (mut out, bins) = scan_components(HiveFiles {
+        base: &base,
+        log1,
+        log2,
+    })?;
+    out.components.bytes = base;
+    out.components.bins = bins;
+    Ok(out)
+}
+
+/// Everything of [`read_components`] but the bytes [`Components`] keeps, and where in the
+/// file its bins data is.
+fn scan_components(h: HiveFiles<'_>) -> Result<(ComponentsHive, std::ops::Range<usize>), Error> {
     let hive = Hive::open(&h)?;
     let mut out = ComponentsHive {
         dirty: hive.dirty,
@@ -246,6 +379,8 @@ pub fn read_components(h: HiveFiles<'_>) -> Result<ComponentsHive, Error> {
         hive: "COMPONENTS",
         path: COMPONENTS_PATH.join("\\"),
     })?;
+    let mut names = String::new();
+    let mut entries = Vec::new();
     for key in subkeys(&comps)? {
         let keyform = key.name();
         let mut skipped = Vec::new();
@@ -257,35 +392,50 @@ pub fn read_components(h: HiveFiles<'_>) -> Result<ComponentsHive, Error> {
             }
         };
         skipped.into_iter().for_each(|s| warn.push(s));
-        let mut c = Component::default();
-        for v in vals {
-            match meaning::component_value(&v.name) {
-                ComponentValue::File(f) => {
-                    c.files.insert(fold_name(f), dword(&v.data));
-                }
-                ComponentValue::DeploymentLink(d) => c.deployments.push(fold_name(d)),
-                ComponentValue::S256h => match <[u8; 32]>::try_from(v.data.as_ref()) {
-                    Ok(h) => c.s256h = Some(h),
-                    Err(_) => warn.push(format!(
-                        "component {keyform}: S256H has {} bytes, expected 32",
-                        v.data.len()
-                    )),
-                },
-                ComponentValue::Identity => c.identity = Some(text(v.ty, &v.data)),
-                ComponentValue::Cf => c.cf = Some(v.data.into_owned()),
-                ComponentValue::Other => {}
-            }
+        let c = component(vals, false, |len| {
+            warn.push(format!(
+                "component {keyform}: S256H has {len} bytes, expected 32"
+            ))
+        });
+        let start = names.len();
+        if keyform.is_ascii() {
+            names.push_str(&keyform);
+            names[start..].make_ascii_lowercase();
+        } else {
+            names.push_str(&fold_name(&keyform));
         }
-        let folded = fold_name(&keyform);
-        match out.components.entry(folded) {
-            std::collections::btree_map::Entry::Occupied(_) => {
-                warn.push(format!("component {keyform} appears twice; first kept"))
-            }
-            std::collections::btree_map::Entry::Vacant(slot) => {
-                slot.insert(c);
-            }
+        entries.push(Entry {
+            name: start..names.len(),
+            nk: key.offset(),
+            s256h: c.s256h,
+        });
+    }
+    // Stable: of equal keyforms the one met first stays first, and is kept.
+    entries.sort_by(|a, b| names[a.name.clone()].cmp(&names[b.name.clone()]));
+    let mut twice = Vec::new();
+    entries.dedup_by(|later, kept| {
+        let same = names[later.name.clone()] == names[kept.name.clone()];
+        if same {
+            twice.push(later.nk);
+        }
+        same
+    });
+    for nk in twice {
+        if let Ok(key) = hive.key_at(nk) {
+            warn.push(format!(
+                "component {} appears twice; first kept",
+                key.name()
+            ));
         }
     }
+    let bins = reader::BASE_BLOCK..reader::BASE_BLOCK + hive.bins().len();
+    out.components = Components {
+        bytes: Vec::new(),
+        bins: 0..0,
+        minor: hive.minor(),
+        names,
+        entries,
+    };
     match descend(hive.root()?, &DEPLOYMENTS_PATH)? {
         Some(deps) => {
             for key in subkeys(&deps)? {
@@ -315,7 +465,34 @@ pub fn read_components(h: HiveFiles<'_>) -> Result<ComponentsHive, Error> {
         )),
     }
     out.warnings = warn.finish();
-    Ok(out)
+    Ok((out, bins))
+}
+
+/// One component from its key's values: all of them when `full`, else only `S256H` (which
+/// allocates nothing). `bad_s256h` hears the size of an `S256H` that is not 32 bytes.
+fn component(
+    vals: Vec<reader::Value<'_>>,
+    full: bool,
+    mut bad_s256h: impl FnMut(usize),
+) -> Component {
+    let mut c = Component::default();
+    for v in vals {
+        match meaning::component_value(&v.name) {
+            ComponentValue::S256h => match <[u8; 32]>::try_from(v.data.as_ref()) {
+                Ok(h) => c.s256h = Some(h),
+                Err(_) => bad_s256h(v.data.len()),
+            },
+            _ if !full => {}
+            ComponentValue::File(f) => {
+                c.files.insert(fold_name(f), dword(&v.data));
+            }
+            ComponentValue::DeploymentLink(d) => c.deployments.push(fold_name(d)),
+            ComponentValue::Identity => c.identity = Some(text(v.ty, &v.data)),
+            ComponentValue::Cf => c.cf = Some(v.data.into_owned()),
+            ComponentValue::Other => {}
+        }
+    }
+    c
 }
 
 /// Read the SOFTWARE hive.
@@ -394,9 +571,13 @@ impl ServicingState {
     /// `p!`/`s!`/`i!` → package `CurrentState`. Each package once, in link order. Empty when
     /// the component or its deployments are not in the hive.
     pub fn owners(&self, keyform: &str) -> Vec<(String, PackageState)> {
-        let Some(comp) = self.components.components.get(&fold_name(keyform)) else {
-            return Vec::new();
-        };
+        self.components
+            .components
+            .get(keyform)
+            .map_or_else(Vec::new, |c| self.owners_of(&c))
+    }
+
+    fn owners_of(&self, comp: &Component) -> Vec<(String, PackageState)> {
         let mut out: Vec<(String, PackageState)> = Vec::new();
         for dep in &comp.deployments {
             let Some(d) = self.components.deployments.get(dep) else {
@@ -419,11 +600,11 @@ impl ServicingState {
 
     /// Whether `WinSxS\<keyform>\<file>` must exist ([`meaning::decide`]).
     pub fn expectation(&self, keyform: &str, file: &str) -> Expectation {
-        let Some(comp) = self.components.components.get(&fold_name(keyform)) else {
+        let Some(comp) = self.components.components.get(keyform) else {
             return Expectation::NotInHive;
         };
         let flags = comp.files.get(&fold_name(file)).copied();
-        meaning::decide(file, flags, self.owners(keyform))
+        meaning::decide(file, flags, self.owners_of(&comp))
     }
 }
 

@@ -5,8 +5,10 @@
 mod common;
 
 use common::*;
+use sxs_servicing::regf_writer::HiveWriter;
 use sxs_servicing::{
-    read_components, read_software, Expectation, HiveFiles, LinkKind, PackageState, ServicingState,
+    read_components, read_components_owned, read_software, Expectation, HiveFiles, LinkKind,
+    PackageState, ServicingState,
 };
 
 fn state() -> ServicingState {
@@ -26,7 +28,7 @@ fn components_read_back() {
     assert!(!h.logs_applied);
     assert!(h.warnings.is_empty(), "{:?}", h.warnings);
     assert_eq!(h.components.len(), 7);
-    let c = &h.components[&KF_INST.to_lowercase()];
+    let c = &h.components.get(&KF_INST.to_lowercase()).unwrap();
     assert_eq!(c.files.len(), 2);
     assert_eq!(c.files["foo.dll"], 1);
     assert_eq!(c.files["foo.dll.mui"], 0x201);
@@ -35,12 +37,12 @@ fn components_read_back() {
     assert_eq!(c.cf, None);
     assert_eq!(c.deployments, vec![DEP_INST.to_string()]);
 
-    let r = &h.components[KF_REMOVED];
+    let r = &h.components.get(KF_REMOVED).unwrap();
     assert!(r.files.is_empty());
     assert_eq!(r.cf.as_deref(), Some(&[2u8, 0, 0, 0, 1][..]));
     assert_eq!(r.s256h, Some([1; 32]));
-    assert_eq!(h.components[KF_MIXED].deployments.len(), 2);
-    assert!(h.components[KF_ORPHAN].deployments.is_empty());
+    assert_eq!(h.components.get(KF_MIXED).unwrap().deployments.len(), 2);
+    assert!(h.components.get(KF_ORPHAN).unwrap().deployments.is_empty());
 
     assert_eq!(h.deployments.len(), 4);
     let mut d = h.deployments[DEP_INST].packages.clone();
@@ -188,9 +190,9 @@ fn paths_and_names_are_case_insensitive() {
     w.set_binary(r"CANONICALdata\deployments\DEP_1", "I!Pkg~1", &[]);
     let b = w.to_bytes();
     let c = read_components(HiveFiles::new(&b)).unwrap();
-    assert_eq!(c.components["amd64_foo_1"].files["foo.dll"], 9);
+    assert_eq!(c.components.get("amd64_foo_1").unwrap().files["foo.dll"], 9);
     assert_eq!(
-        c.components["amd64_foo_1"].deployments,
+        c.components.get("amd64_foo_1").unwrap().deployments,
         vec!["dep_1".to_string()]
     );
     assert_eq!(
@@ -233,8 +235,14 @@ fn unicode_names_and_large_keys() {
     let b = w.to_bytes();
     let c = read_components(HiveFiles::new(&b)).unwrap();
     assert_eq!(c.components.len(), 1301);
-    assert_eq!(c.components["amd64_c01299"].files["a.dll"], 1299);
-    assert_eq!(c.components["amd64_fönt"].files["ärger.ttf"], 3);
+    assert_eq!(
+        c.components.get("amd64_c01299").unwrap().files["a.dll"],
+        1299
+    );
+    assert_eq!(
+        c.components.get("amd64_fönt").unwrap().files["ärger.ttf"],
+        3
+    );
     assert!(c.warnings.is_empty(), "{:?}", c.warnings);
 }
 
@@ -282,4 +290,74 @@ fn bad_checksum_is_a_warning() {
         h.warnings
     );
     assert_eq!(h.components.len(), 7);
+}
+
+#[test]
+fn components_are_found_in_any_case_and_decoded_on_demand() {
+    let st = state();
+    let c = &st.components.components;
+    let keys: Vec<&str> = c.keys().collect();
+    assert_eq!(keys.len(), 7);
+    assert!(keys.windows(2).all(|w| w[0] < w[1]), "{keys:?}");
+    assert!(keys.iter().all(|k| *k == k.to_lowercase()), "{keys:?}");
+    for k in [
+        KF_INST.to_string(),
+        KF_INST.to_uppercase(),
+        KF_INST.to_lowercase(),
+    ] {
+        assert!(c.contains(&k), "{k}");
+        assert_eq!(c.s256h(&k), Some(Some([0xAB; 32])));
+        assert_eq!(c.get(&k).unwrap().files.len(), 2);
+    }
+    assert!(!c.contains("amd64_not-there"));
+    assert_eq!(c.s256h("amd64_not-there"), None);
+    assert!(c.get("amd64_not-there").is_none());
+    // A key of the hive without S256H is there, with no hash.
+    assert_eq!(c.s256h(KF_ORPHAN), Some(None));
+
+    // Keyforms outside ASCII are folded the same way in the index and in the lookup.
+    let mut w = HiveWriter::new();
+    w.set_dword(r"DerivedData\Components\amd64_Fönt", "f!a.ttf", 3);
+    w.create_key(r"CanonicalData\Deployments");
+    let b = w.to_bytes();
+    let h = read_components(HiveFiles::new(&b)).unwrap();
+    for k in ["amd64_fönt", "AMD64_FÖNT", "amd64_Fönt"] {
+        assert_eq!(h.components.get(k).unwrap().files["a.ttf"], 3, "{k}");
+    }
+    assert!(!h.components.contains("amd64_font"));
+}
+
+#[test]
+fn owned_and_borrowed_reads_agree() {
+    let b = components_writer().to_bytes();
+    let borrowed = read_components(HiveFiles::new(&b)).unwrap();
+    let owned = read_components_owned(b.clone(), None, None).unwrap();
+    let keys: Vec<&str> = borrowed.components.keys().collect();
+    assert_eq!(keys, owned.components.keys().collect::<Vec<_>>());
+    for k in keys {
+        assert_eq!(borrowed.components.get(k), owned.components.get(k), "{k}");
+    }
+    assert_eq!(borrowed.warnings, owned.warnings);
+}
+
+#[test]
+fn a_keyform_twice_keeps_the_first_and_warns() {
+    // The writer folds names to upper case, we to lower case: the Kelvin sign is its own
+    // upper case but lower-cases to `k`, so these are two keys to it and one keyform to us.
+    let mut w = HiveWriter::new();
+    w.set_dword(r"DerivedData\Components\amd64_k", "f!first.dll", 1);
+    let kelvin = format!("DerivedData\\Components\\amd64_{}", '\u{212A}');
+    w.set_dword(&kelvin, "f!second.dll", 2);
+    w.set_dword(r"DerivedData\Components\amd64_z", "f!z.dll", 3);
+    w.create_key(r"CanonicalData\Deployments");
+    let b = w.to_bytes();
+    let h = read_components(HiveFiles::new(&b)).unwrap();
+    assert_eq!(h.components.len(), 2);
+    let kept = h.components.get("AMD64_K").unwrap();
+    assert_eq!(kept.files.keys().collect::<Vec<_>>(), ["first.dll"]);
+    assert_eq!(h.components.get("amd64_z").unwrap().files["z.dll"], 3);
+    assert_eq!(
+        h.warnings,
+        ["component amd64_\u{212A} appears twice; first kept"]
+    );
 }
