@@ -68,57 +68,61 @@ pub fn identity_hash(id: &Identity) -> u64 {
         })
 }
 
-/// Shorten `s` (ASCII) to `head` + `..` + `tail` characters when it is at least `limit` long.
-fn shorten(s: &str, limit: usize, head: usize, tail: usize) -> String {
-    if s.len() >= limit {
-        format!("{}..{}", &s[..head], &s[s.len() - tail..])
-    } else {
-        s.to_string()
+/// Shorten what `s` holds from `start` (ASCII) to `head` + `..` + `tail` characters when it
+/// is at least `limit` long.
+fn shorten_from(s: &mut String, start: usize, limit: usize, head: usize, tail: usize) {
+    let end = s.len();
+    if end - start >= limit {
+        s.replace_range(start + head..end - tail, "..");
     }
+}
+
+/// Append `chars` lower-cased.
+fn push_lower(out: &mut String, chars: impl Iterator<Item = char>) {
+    out.extend(chars.map(|c| c.to_ascii_lowercase()));
 }
 
 /// The keyform Windows gives the component with this identity.
 pub fn keyform(id: &Identity) -> String {
+    // Built in one buffer: this runs for every manifest.
+    let mut out = String::with_capacity(128);
     let arch = id
         .processor_architecture
         .as_deref()
         .filter(|a| !a.is_empty())
-        .unwrap_or("none")
-        .to_ascii_lowercase();
+        .unwrap_or("none");
+    push_lower(&mut out, arch.chars());
+    out.push('_');
+    let start = out.len();
     let raw = id.name.as_deref().unwrap_or("");
-    let mut name = String::with_capacity(raw.len());
-    name.extend(
+    push_lower(
+        &mut out,
         raw.chars()
-            .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
-            .map(|c| c.to_ascii_lowercase()),
+            .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')),
     );
-    let name = shorten(&name, 40, 19, 19);
-    let culture = match id.language.as_deref() {
-        None | Some("") => "none".to_string(),
-        Some(l) if l.eq_ignore_ascii_case("neutral") => "none".to_string(),
+    shorten_from(&mut out, start, 40, 19, 19);
+    out.push('_');
+    push_lower(
+        &mut out,
+        id.public_key_token.as_deref().unwrap_or("").chars(),
+    );
+    out.push('_');
+    out.push_str(id.version.as_deref().unwrap_or(""));
+    out.push('_');
+    match id.language.as_deref() {
+        None | Some("") => out.push_str("none"),
+        Some(l) if l.eq_ignore_ascii_case("neutral") => out.push_str("none"),
         Some(l) => {
-            let l: String = l
-                .chars()
-                .filter(|c| c.is_ascii())
-                .collect::<String>()
-                .to_ascii_lowercase();
-            if l.len() > 8 {
-                shorten(&l, 9, 3, 3)
-            } else {
-                l
+            let start = out.len();
+            push_lower(&mut out, l.chars().filter(char::is_ascii));
+            if out.len() - start > 8 {
+                shorten_from(&mut out, start, 9, 3, 3);
             }
         }
-    };
-    format!(
-        "{arch}_{name}_{pkt}_{ver}_{culture}_{hash:016x}",
-        pkt = id
-            .public_key_token
-            .as_deref()
-            .unwrap_or("")
-            .to_ascii_lowercase(),
-        ver = id.version.as_deref().unwrap_or(""),
-        hash = identity_hash(id)
-    )
+    }
+    use std::fmt::Write;
+    let _ = write!(out, "_{:016x}", identity_hash(id));
+    out
 }
 
 #[cfg(test)]

@@ -163,30 +163,39 @@ mod unix {
             })
         }
 
-        /// The path of `path` below `base`, after checking that every folder on the way is a
-        /// folder and not a link; `None` when one is not (absent, a file, a link: the caller's
-        /// listing says which) or when a name could leave the folder.
-        fn resolve(&self, path: &[&str]) -> io::Result<Option<String>> {
+        /// Call `f` with the path of `path` below `base`, after checking that every folder on
+        /// the way is a folder and not a link; `None` when one is not (absent, a file, a link:
+        /// the caller's listing says which) or when a name could leave the folder.
+        fn resolve<R>(
+            &self,
+            path: &[&str],
+            f: impl FnOnce(&str) -> io::Result<R>,
+        ) -> io::Result<Option<R>> {
+            thread_local! {
+                // One path buffer per thread: this runs for every payload.
+                static PATH: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+            }
             let Some((last, dirs)) = path.split_last() else {
                 return Ok(None);
             };
             if !path.iter().all(|n| is_plain_name(n)) {
                 return Ok(None);
             }
-            let len = self.prefix.len() + path.iter().map(|n| n.len() + 1).sum::<usize>();
-            let mut full = String::with_capacity(len);
-            full.push_str(&self.prefix);
-            for d in dirs {
-                full.push_str(d);
-                match self.stat(&full)? {
-                    Some(st) if FileType::from_raw_mode(st.st_mode as _) == FileType::Directory => {
+            PATH.with_borrow_mut(|full| {
+                full.clear();
+                full.push_str(&self.prefix);
+                for d in dirs {
+                    full.push_str(d);
+                    match self.stat(full)? {
+                        Some(st)
+                            if FileType::from_raw_mode(st.st_mode as _) == FileType::Directory => {}
+                        _ => return Ok(None),
                     }
-                    _ => return Ok(None),
+                    full.push('/');
                 }
-                full.push('/');
-            }
-            full.push_str(last);
-            Ok(Some(full))
+                full.push_str(last);
+                f(full).map(Some)
+            })
         }
 
         /// `statat` without following a link; `None` when absent (or a file on the way).
@@ -207,10 +216,7 @@ mod unix {
 
     impl OpenFolder for Folder {
         fn entry(&self, path: &[&str]) -> io::Result<Option<Meta>> {
-            let Some(full) = self.resolve(path)? else {
-                return Ok(None);
-            };
-            let Some(st) = self.stat(&full)? else {
+            let Some(Some(st)) = self.resolve(path, |full| self.stat(full))? else {
                 return Ok(None);
             };
             Ok(Some(Meta {
@@ -225,16 +231,16 @@ mod unix {
         }
 
         fn read(&self, path: &[&str], size: u64, sink: &mut Sink<'_>) -> io::Result<ReadInfo> {
-            let Some(full) = self.resolve(path)? else {
+            // NOFOLLOW: the entry was seen to be a regular file, and a link put in its place
+            // since must not be followed out of the image.
+            let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+            let open = |full: &str| Ok(openat(&*self.base, full, flags, Mode::empty())?);
+            let Some(fd) = self.resolve(path, open)? else {
                 return Err(io::Error::new(
                     io::ErrorKind::NotFound,
                     "a folder on the way is gone",
                 ));
             };
-            // NOFOLLOW: the entry was seen to be a regular file, and a link put in its place
-            // since must not be followed out of the image.
-            let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-            let fd = openat(&*self.base, full.as_str(), flags, Mode::empty())?;
             read_file(File::from(fd), size, sink)
         }
 

@@ -310,6 +310,8 @@ fn components_are_found_in_any_case_and_decoded_on_demand() {
         assert_eq!(c.get(&k).unwrap().files.len(), 2);
     }
     assert!(!c.contains("amd64_not-there"));
+    // Longer than any real keyform: folded on the heap rather than on the stack.
+    assert!(!c.contains(&"a".repeat(300)));
     assert_eq!(c.s256h("amd64_not-there"), None);
     assert!(c.get("amd64_not-there").is_none());
     // A key of the hive without S256H is there, with no hash.
@@ -318,6 +320,8 @@ fn components_are_found_in_any_case_and_decoded_on_demand() {
     // Keyforms outside ASCII are folded the same way in the index and in the lookup.
     let mut w = HiveWriter::new();
     w.set_dword(r"DerivedData\Components\amd64_Fönt", "f!a.ttf", 3);
+    let long = format!("amd64_{}", "X".repeat(300));
+    w.set_dword(&format!(r"DerivedData\Components\{long}"), "f!b.dll", 4);
     w.create_key(r"CanonicalData\Deployments");
     let b = w.to_bytes();
     let h = read_components(HiveFiles::new(&b)).unwrap();
@@ -325,6 +329,10 @@ fn components_are_found_in_any_case_and_decoded_on_demand() {
         assert_eq!(h.components.get(k).unwrap().files["a.ttf"], 3, "{k}");
     }
     assert!(!h.components.contains("amd64_font"));
+    assert_eq!(
+        h.components.get(&long.to_lowercase()).unwrap().files["b.dll"],
+        4
+    );
 }
 
 #[test]
