@@ -9,10 +9,19 @@ use sxs_servicing::{read_components, read_software, Error, HiveFiles};
 
 use sxs_testdata::Rng;
 
-/// Both readers on `b`; true when the COMPONENTS read succeeded.
+/// Both readers on `b`; true when the COMPONENTS read succeeded. Every component it lists
+/// is then decoded on demand too, and must agree with what the first pass kept.
 fn read_both(b: &[u8]) -> bool {
     let _ = read_software(HiveFiles::new(b));
-    read_components(HiveFiles::new(b)).is_ok()
+    let Ok(h) = read_components(HiveFiles::new(b)) else {
+        return false;
+    };
+    let c = &h.components;
+    for k in c.keys() {
+        let got = c.get(k).unwrap_or_else(|| panic!("{k} listed but not found"));
+        assert_eq!(c.s256h(k), Some(got.s256h), "{k}");
+    }
+    true
 }
 
 fn fix_checksum(b: &mut [u8]) {
