@@ -150,9 +150,10 @@ pub struct ComponentsHive {
 /// Why not a map of decoded components: an audit looks at one value of most components (the
 /// manifest's `S256H`) and at the files of only those with a missing payload, while decoding
 /// all of them up front cost about 1 KB of small allocations per component (a serviced hive
-/// has 250,000 keys) and 15% of the quick audit's CPU. [`read_components`] checks every
-/// component's values once, as before (the same warnings, the same keys skipped), and keeps
-/// the hive's bytes, a sorted index of folded keyforms and each `S256H`.
+/// has 250,000 keys) and 8% of the quick audit's CPU (0.90 -> 0.83 s when it went).
+/// [`read_components`] checks every component's values once, as before (the same warnings,
+/// the same keys skipped), and keeps the hive's bytes, a sorted index of folded keyforms and
+/// each `S256H`.
 #[derive(Clone, Default)]
 pub struct Components {
     /// The hive file, or its bins data: [`Components::bins`] says which part is the bins.

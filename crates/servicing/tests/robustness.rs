@@ -18,7 +18,9 @@ fn read_both(b: &[u8]) -> bool {
     };
     let c = &h.components;
     for k in c.keys() {
-        let got = c.get(k).unwrap_or_else(|| panic!("{k} listed but not found"));
+        let got = c
+            .get(k)
+            .unwrap_or_else(|| panic!("{k} listed but not found"));
         assert_eq!(c.s256h(k), Some(got.s256h), "{k}");
     }
     true
