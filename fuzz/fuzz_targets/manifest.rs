@@ -12,7 +12,10 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     }
     let _ = sxsaudit::format::dcs::decode(data, 1 << 20);
     let codecs = sxsaudit::codec::Codecs {
-        base: Some(sxsaudit::codec::Base { bytes: std::sync::Arc::new(b"<?xml version=\"1.0\"?><assembly/>".to_vec()), origin: "fuzz".into() }),
+        base: Some(sxsaudit::codec::Base {
+            bytes: std::sync::Arc::new(b"<?xml version=\"1.0\"?><assembly/>".to_vec()),
+            origin: "fuzz".into(),
+        }),
     };
     let _ = codecs.any(data);
 });

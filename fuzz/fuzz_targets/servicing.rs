@@ -35,7 +35,11 @@ fn seed() -> &'static [u8] {
             );
         }
         // Big data (`db` segments), within the reader's cap, so that flips reach it too.
-        w.set_binary(r"DerivedData\Components\amd64_c00", "identity", &[0x41; 20_000]);
+        w.set_binary(
+            r"DerivedData\Components\amd64_c00",
+            "identity",
+            &[0x41; 20_000],
+        );
         w.to_bytes()
     })
 }
@@ -57,12 +61,20 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     };
     let software = read_software(HiveFiles::new(hive)).ok();
     if let Ok(components) = read_components(HiveFiles::new(hive)) {
-        let keys: Vec<String> = components.components.keys().take(64).cloned().collect();
+        let keys: Vec<String> = components
+            .components
+            .keys()
+            .take(64)
+            .map(str::to_owned)
+            .collect();
         let state = ServicingState {
             components,
             software,
         };
+        let c = &state.components.components;
         for k in &keys {
+            // Decoded on demand, a listed component is there, with the hash the index kept.
+            assert_eq!(c.s256h(k), c.get(k).map(|c| c.s256h));
             let _ = state.owners(k);
             let _ = state.expectation(k, "f1.dll");
         }
