@@ -156,11 +156,8 @@ pub struct ComponentsHive {
 /// each `S256H`.
 #[derive(Clone, Default)]
 pub struct Components {
-    /// The hive file, or its bins data: [`Components::bins`] says which part is the bins.
-    bytes: Vec<u8>,
-    bins: std::ops::Range<usize>,
-    /// The base block's minor version (it decides how big data is stored).
-    minor: u32,
+    /// The hive file.
+    file: Vec<u8>,
     /// Folded keyforms, end to end; [`Entry::name`] indexes into it.
     names: String,
     /// By folded keyform, each once.
@@ -181,7 +178,7 @@ impl std::fmt::Debug for Components {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Components")
             .field("len", &self.entries.len())
-            .field("hive_bytes", &self.bins.len())
+            .field("hive_bytes", &self.file.len())
             .finish_non_exhaustive()
     }
 }
@@ -216,13 +213,14 @@ impl Components {
     /// The component `keyform` (any case), decoded from the hive.
     pub fn get(&self, keyform: &str) -> Option<Component> {
         let e = self.find(keyform)?;
-        let hive = Hive::reopen(&self.bytes[self.bins.clone()], self.minor);
+        let hive = Hive::reopen(&self.file);
         // `read_components` read these same bytes without error, and the budget is a whole
         // hive's: this cannot fail, and if it did, the S256H alone is still right.
         let full = hive
             .key_at(e.nk)
             .and_then(|key| values(&key, &mut Vec::new()))
             .map(|vals| component(vals, true, |_| {}));
+        debug_assert!(full.is_ok(), "{keyform}: {:?}", full.as_ref().err());
         Some(full.unwrap_or_else(|_| Component {
             s256h: e.s256h,
             ..Component::default()
@@ -333,21 +331,28 @@ pub enum Expectation {
 
 /// Lower-case a keyform, file or package name the way this crate keys its maps.
 pub fn fold_name(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    fold_into(name, &mut out);
+    out
+}
+
+/// [`fold_name`], appended to `out`.
+fn fold_into(name: &str, out: &mut String) {
     // Same result for ASCII, without the per-character Unicode case mapping.
     if name.is_ascii() {
-        name.to_ascii_lowercase()
+        let start = out.len();
+        out.push_str(name);
+        out[start..].make_ascii_lowercase();
     } else {
-        name.to_lowercase()
+        // `str::to_lowercase`, not per `char`: it knows a word-final sigma.
+        out.push_str(&name.to_lowercase());
     }
 }
 
-/// Read the COMPONENTS hive. Its bins data is copied into the result (see [`Components`]);
+/// Read the COMPONENTS hive. The file is copied into the result (see [`Components`]);
 /// [`read_components_owned`] keeps the caller's bytes instead.
 pub fn read_components(h: HiveFiles<'_>) -> Result<ComponentsHive, Error> {
-    let (mut out, bins) = scan_components(h)?;
-    out.components.bytes = h.base.get(bins).unwrap_or_default().to_vec();
-    out.components.bins = 0..out.components.bytes.len();
-    Ok(out)
+    read_components_owned(h.base.to_vec(), h.log1, h.log2)
 }
 
 /// [`read_components`] of a hive file given away: its bytes are kept, not copied.
@@ -356,19 +361,17 @@ pub fn read_components_owned(
     log1: Option<&[u8]>,
     log2: Option<&[u8]>,
 ) -> Result<ComponentsHive, Error> {
-    let (mut out, bins) = scan_components(HiveFiles {
+    let mut out = scan_components(HiveFiles {
         base: &base,
         log1,
         log2,
     })?;
-    out.components.bytes = base;
-    out.components.bins = bins;
+    out.components.file = base;
     Ok(out)
 }
 
-/// Everything of [`read_components`] but the bytes [`Components`] keeps, and where in the
-/// file its bins data is.
-fn scan_components(h: HiveFiles<'_>) -> Result<(ComponentsHive, std::ops::Range<usize>), Error> {
+/// Everything of [`read_components`] but the file [`Components`] keeps.
+fn scan_components(h: HiveFiles<'_>) -> Result<ComponentsHive, Error> {
     let hive = Hive::open(&h)?;
     let mut out = ComponentsHive {
         dirty: hive.dirty,
@@ -399,12 +402,7 @@ fn scan_components(h: HiveFiles<'_>) -> Result<(ComponentsHive, std::ops::Range<
             ))
         });
         let start = names.len();
-        if keyform.is_ascii() {
-            names.push_str(&keyform);
-            names[start..].make_ascii_lowercase();
-        } else {
-            names.push_str(&fold_name(&keyform));
-        }
+        fold_into(&keyform, &mut names);
         entries.push(Entry {
             name: start..names.len(),
             nk: key.offset(),
@@ -429,11 +427,8 @@ fn scan_components(h: HiveFiles<'_>) -> Result<(ComponentsHive, std::ops::Range<
             ));
         }
     }
-    let bins = reader::BASE_BLOCK..reader::BASE_BLOCK + hive.bins().len();
     out.components = Components {
-        bytes: Vec::new(),
-        bins: 0..0,
-        minor: hive.minor(),
+        file: Vec::new(),
         names,
         entries,
     };
@@ -466,7 +461,7 @@ fn scan_components(h: HiveFiles<'_>) -> Result<(ComponentsHive, std::ops::Range<
         )),
     }
     out.warnings = warn.finish();
-    Ok((out, bins))
+    Ok(out)
 }
 
 /// One component from its key's values: all of them when `full`, else only `S256H` (which

@@ -110,8 +110,7 @@ pub const WORK_FACTOR: u64 = 8;
 /// Added to the budget so that tiny hives are not starved by the per-cell charge.
 const WORK_SLACK: u64 = 1 << 16;
 
-/// The base block: the hive bins data starts after it.
-pub(crate) const BASE_BLOCK: usize = 4096;
+const BASE_BLOCK: usize = 4096;
 const HBIN_HEADER: usize = 32;
 /// Hive bins are multiples of this.
 const BIN_UNIT: usize = 4096;
@@ -209,40 +208,29 @@ impl<'a> Hive<'a> {
                 "base block checksum {stored:#010x}, computed {computed:#010x}"
             ));
         }
-        // `need` fits the file, which is at most MAX_HIVE_BYTES, so it fits a usize.
-        let bins = b.get(BASE_BLOCK..need as usize).unwrap_or(&[]);
-        check_bins(bins)?;
+        let hive = Self::reopen(b);
+        check_bins(hive.bins)?;
         Ok(Self {
-            bins,
-            root: le32(base, 0x24),
-            minor: le32(base, 0x18),
-            budget: Cell::new(WORK_FACTOR * data_size + WORK_SLACK),
             dirty,
             warnings,
+            ..hive
         })
     }
 
-    /// A hive whose bins [`Hive::open`] has already checked: `bins` and `minor` are what that
-    /// hive's [`Hive::bins`] and [`Hive::minor`] gave. The work budget starts afresh.
-    pub fn reopen(bins: &'a [u8], minor: u32) -> Self {
+    /// The hive file `b`, which [`Hive::open`] has accepted before: its base block is read
+    /// again, nothing is checked again, and the work budget starts afresh.
+    pub fn reopen(b: &'a [u8]) -> Self {
+        let base = b.get(..BASE_BLOCK).unwrap_or(&[]);
+        let data_size = le32(base, 0x28);
+        let end = BASE_BLOCK.saturating_add(data_size as usize);
         Self {
-            bins,
-            root: 0,
-            minor,
-            budget: Cell::new(WORK_FACTOR * bins.len() as u64 + WORK_SLACK),
+            bins: b.get(BASE_BLOCK..end).unwrap_or(&[]),
+            root: le32(base, 0x24),
+            minor: le32(base, 0x18),
+            budget: Cell::new(WORK_FACTOR * u64::from(data_size) + WORK_SLACK),
             dirty: false,
             warnings: Vec::new(),
         }
-    }
-
-    /// The hive bins data.
-    pub fn bins(&self) -> &'a [u8] {
-        self.bins
-    }
-
-    /// The base block's minor version.
-    pub fn minor(&self) -> u32 {
-        self.minor
     }
 
     pub fn root(&self) -> Result<Key<'_>, Error> {

@@ -322,6 +322,12 @@ fn components_are_found_in_any_case_and_decoded_on_demand() {
     w.set_dword(r"DerivedData\Components\amd64_Fönt", "f!a.ttf", 3);
     let long = format!("amd64_{}", "X".repeat(300));
     w.set_dword(&format!(r"DerivedData\Components\{long}"), "f!b.dll", 4);
+    // Over 16 KB: stored as big data, which the on-demand decoding must find again too.
+    w.set_binary(
+        &format!(r"DerivedData\Components\{long}"),
+        "identity",
+        &[0x41; 20_000],
+    );
     w.create_key(r"CanonicalData\Deployments");
     let b = w.to_bytes();
     let h = read_components(HiveFiles::new(&b)).unwrap();
@@ -329,10 +335,9 @@ fn components_are_found_in_any_case_and_decoded_on_demand() {
         assert_eq!(h.components.get(k).unwrap().files["a.ttf"], 3, "{k}");
     }
     assert!(!h.components.contains("amd64_font"));
-    assert_eq!(
-        h.components.get(&long.to_lowercase()).unwrap().files["b.dll"],
-        4
-    );
+    let big = h.components.get(&long.to_lowercase()).unwrap();
+    assert_eq!(big.files["b.dll"], 4);
+    assert_eq!(big.identity, Some("A".repeat(20_000)));
 }
 
 #[test]
