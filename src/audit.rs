@@ -30,7 +30,7 @@ use crate::format::digest::Algorithm;
 use crate::format::digest::{self, Expected};
 use crate::format::manifest::{self, Manifest};
 use crate::format::{keyform, Container};
-use crate::hash::Hasher;
+use crate::hash::{Hashers, Values};
 use crate::progress::Progress;
 use crate::store::{
     ContentId, DirEntry, EntryKind, FolderResolver, Image, Meta, OpenFolder, Resolved, Sink,
@@ -140,11 +140,64 @@ struct Job {
     path: String,
     size: u64,
     expected: Expected,
-    /// Found by its exact name in [`Planned::folder`]: read it there.
+}
+
+/// A payload found, borrowed from its manifest while that is planned: made into an owned
+/// [`Job`] only when something outlives the manifest (a finding, an inventory record, a read
+/// deferred to after the pass), so that a payload that matches allocates nothing.
+struct Found<'a> {
+    component: &'a str,
+    file: &'a str,
+    /// The component folder as stored.
+    folder: &'a str,
+    /// The names below it, as found.
+    names: &'a [&'a str],
+    size: u64,
+    expected: Expected,
+    /// Found by its exact name in the open component folder: read it there.
     direct: bool,
 }
 
+impl Found<'_> {
+    fn to_job(&self) -> Job {
+        let mut below: Vec<String> = Vec::with_capacity(1 + self.names.len());
+        below.push(self.folder.to_string());
+        below.extend(self.names.iter().map(|n| n.to_string()));
+        Job {
+            component: self.component.to_string(),
+            file: self.file.to_string(),
+            below,
+            path: component_path(self.folder, self.names),
+            size: self.size,
+            expected: self.expected.clone(),
+        }
+    }
+}
+
+/// What is wrong with a content hashed for `expected`, if anything; whom it is about is the
+/// caller's to say ([`Job::finding`]).
+struct Fault {
+    kind: Kind,
+    detail: String,
+    actual: Option<Vec<u8>>,
+}
+
 impl Job {
+    /// The finding about this payload.
+    fn finding(&self, fault: Fault) -> Finding {
+        Finding {
+            kind: fault.kind,
+            component: self.component.clone(),
+            file: Some(self.file.clone()),
+            path: self.path.clone(),
+            algorithm: Some(self.expected.algorithm),
+            expected: Some(self.expected.value.clone()),
+            actual: fault.actual,
+            detail: fault.detail,
+            waived: None,
+        }
+    }
+
     /// Path components from the source root.
     fn source_path<'a>(&'a self, image: &'a Image) -> Vec<&'a str> {
         let mut p = image.winsxs();
@@ -155,19 +208,24 @@ impl Job {
 
 /// Where the manifests are: their folder's path, and the folder held open where the source can;
 /// the `WinSxS` folder likewise, which the component folders are looked up through; and
-/// whether their payloads are to be read (not in a quick audit, which only looks them up).
+/// how their payloads are hashed (`None` in a quick audit, which only looks them up).
 struct Manifests<'a> {
     parts: &'a [&'a str],
     opened: Option<&'a dyn OpenFolder>,
     store: Option<&'a dyn OpenFolder>,
-    read_payloads: bool,
+    hashing: Option<Hashing>,
+}
+
+/// How payloads are hashed.
+struct Hashing {
+    /// Also with SHA-256 whatever the manifest's algorithm, and recorded: `--inventory`.
+    inventory: bool,
 }
 
 /// What planning one manifest gave.
 #[derive(Default)]
 struct Planned {
     findings: Vec<Finding>,
-    jobs: Vec<Job>,
     notes: Vec<String>,
     compressed: bool,
     has_files: bool,
@@ -189,8 +247,6 @@ struct Planned {
     parsed: bool,
     /// Judged against the servicing state and announced ([`finish`]).
     finished: bool,
-    /// The component folder, held open while its payloads are read (sources that can).
-    folder: Option<Box<dyn OpenFolder>>,
 }
 
 fn finding(
@@ -219,19 +275,22 @@ pub fn read_capped(
     parts: &[&str],
     cap: usize,
 ) -> std::io::Result<(Vec<u8>, crate::store::ReadInfo)> {
-    read_capped_with(cap, &mut |sink| image.source.read(parts, sink))
+    let mut out = Vec::new();
+    let info = read_capped_into(&mut out, cap, &mut |sink| image.source.read(parts, sink))?;
+    Ok((out, info))
 }
 
 /// How to read one file: by its path through the source, or by its name in an open folder.
 type ReadWith<'r> = dyn FnMut(&mut Sink<'_>) -> std::io::Result<crate::store::ReadInfo> + 'r;
 
-/// [`read_capped`] for a file given by how to read it.
-fn read_capped_with(
+/// [`read_capped`] for a file given by how to read it, into `out` (emptied first).
+fn read_capped_into(
+    out: &mut Vec<u8>,
     cap: usize,
     read: &mut ReadWith<'_>,
-) -> std::io::Result<(Vec<u8>, crate::store::ReadInfo)> {
-    let mut out = Vec::new();
-    let info = read(&mut |chunk| {
+) -> std::io::Result<crate::store::ReadInfo> {
+    out.clear();
+    read(&mut |chunk| {
         if out.len() + chunk.len() > cap {
             return Err(std::io::Error::other(format!(
                 "larger than the {} MiB limit",
@@ -244,8 +303,7 @@ fn read_capped_with(
         }
         out.extend_from_slice(chunk);
         Ok(())
-    })?;
-    Ok((out, info))
+    })
 }
 
 /// Manifests a worker takes at once (see [`run`]): a few, so that no worker is left idle
@@ -281,7 +339,9 @@ pub fn run(image: &Image, codecs: &Codecs, opts: &Options) -> Result<Audit> {
             parts: &manifests_dir,
             opened: opened.as_deref(),
             store: store.as_deref(),
-            read_payloads: !opts.quick,
+            hashing: (!opts.quick).then_some(Hashing {
+                inventory: opts.inventory,
+            }),
         };
         progress.add(manifests.len() as u64);
         let progress = &progress;
@@ -295,38 +355,6 @@ pub fn run(image: &Image, codecs: &Codecs, opts: &Options) -> Result<Audit> {
             .with_max_len(MANIFESTS_PER_TASK)
             .map(|m| {
                 let mut p = plan_manifest(image, codecs, &manifests_at, &folders, m);
-                // Closed when this manifest's payloads are done, not kept for the whole run.
-                let folder = p.folder.take();
-                // A quick audit plans no jobs.
-                for job in std::mem::take(&mut p.jobs) {
-                    let algorithms = algorithms_for(job.expected.algorithm, opts.inventory);
-                    let digests = match &folder {
-                        // Found in the open folder: a directory tree, which shares no content.
-                        Some(open) if job.direct => {
-                            // The path below the component folder, as found.
-                            let below: Vec<&str> =
-                                job.below[1..].iter().map(String::as_str).collect();
-                            digest_read(codecs, &algorithms, &mut |sink| {
-                                open.read(&below, job.size, sink)
-                            })
-                        }
-                        _ => {
-                            let parts = job.source_path(image);
-                            if let Some(cid) = image.source.content_id(&parts) {
-                                p.deferred.push((job, cid));
-                                continue;
-                            }
-                            digest_path(image, codecs, &parts, &algorithms)
-                        }
-                    };
-                    p.bytes += digests.bytes;
-                    let f = verdict(&job, &digests);
-                    if opts.inventory {
-                        p.records
-                            .push((job, f.as_ref().map(|f| f.kind), sha256_of(&digests)));
-                    }
-                    p.findings.extend(f);
-                }
                 if let Some(l) = loaded.get() {
                     finish(&mut p, l.state.as_ref(), &observe);
                 }
@@ -519,11 +547,11 @@ fn drop_in_background<T: Send + 'static>(value: T) {
 
 /// The algorithms one payload is hashed with: its manifest's, and SHA-256 too for an
 /// inventory (which compares content by SHA-256).
-fn algorithms_for(algorithm: Algorithm, inventory: bool) -> Vec<Algorithm> {
-    if inventory && algorithm != Algorithm::Sha256 {
-        vec![algorithm, Algorithm::Sha256]
-    } else {
-        vec![algorithm]
+fn algorithms_for(algorithm: Algorithm, inventory: bool) -> &'static [Algorithm] {
+    match (algorithm, inventory) {
+        (Algorithm::Sha1, true) => &[Algorithm::Sha1, Algorithm::Sha256],
+        (Algorithm::Sha1, false) => &[Algorithm::Sha1],
+        (Algorithm::Sha256, _) => &[Algorithm::Sha256],
     }
 }
 
@@ -532,8 +560,8 @@ fn sha256_of(d: &Digests) -> Option<Vec<u8>> {
     d.values
         .as_ref()
         .ok()
-        .and_then(|v| v.iter().find(|(a, _)| *a == Algorithm::Sha256))
-        .map(|(_, d)| d.clone())
+        .and_then(|v| v.get(Algorithm::Sha256))
+        .map(<[u8]>::to_vec)
 }
 
 /// The finding for one payload, with its owning packages, announced to the observer.
@@ -712,6 +740,33 @@ fn plan_manifest(
     folders: &HashMap<String, DirEntry>,
     entry: &DirEntry,
 ) -> Planned {
+    thread_local! {
+        /// A manifest's bytes, read into the same memory from one manifest to the next: a
+        /// fresh allocation of each made the allocator consolidate its free lists every time.
+        static BYTES: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    BYTES.with(|cell| {
+        let mut fresh = Vec::new();
+        let mut held = cell.try_borrow_mut();
+        let buf = match &mut held {
+            Ok(held) => &mut **held,
+            Err(_) => &mut fresh,
+        };
+        let planned = plan_manifest_in(image, codecs, manifests, folders, entry, buf);
+        codec::trim(buf);
+        planned
+    })
+}
+
+/// [`plan_manifest`], reading the manifest into `buf`.
+fn plan_manifest_in(
+    image: &Image,
+    codecs: &Codecs,
+    manifests: &Manifests<'_>,
+    folders: &HashMap<String, DirEntry>,
+    entry: &DirEntry,
+    buf: &mut Vec<u8>,
+) -> Planned {
     let name = &entry.name;
     let component = name[..name.len() - ".manifest".len()].to_string();
     let mut out = Planned {
@@ -754,21 +809,23 @@ fn plan_manifest(
         }
     }
     let read = match manifests.opened {
-        Some(open) => read_capped_with(MAX_MANIFEST_BYTES, &mut |sink| {
+        Some(open) => read_capped_into(buf, MAX_MANIFEST_BYTES, &mut |sink| {
             open.read(&[name.as_str()], u64::MAX, sink)
         }),
         None => {
             let mut parts = manifests.parts.to_vec();
             parts.push(name);
-            read_capped(image, &parts, MAX_MANIFEST_BYTES)
+            read_capped_into(buf, MAX_MANIFEST_BYTES, &mut |sink| {
+                image.source.read(&parts, sink)
+            })
         }
     };
-    let bytes = match read {
-        Ok((b, info)) => {
+    let bytes: &[u8] = match read {
+        Ok(info) => {
             if info.container_ok == Some(false) {
                 out.findings.push(finding(Kind::WimBlobCorrupt, &component, None, mpath(), "the WIM blob holding this manifest does not match the archive's own SHA-1: the archive is damaged".into()));
             }
-            b
+            buf
         }
         Err(e) => {
             out.findings.push(finding(
@@ -781,15 +838,15 @@ fn plan_manifest(
             return out;
         }
     };
-    let container = Container::sniff(&bytes);
+    let container = Container::sniff(bytes);
     out.compressed = container == Container::Dcm;
     // Plain manifests (most of an older store) are parsed where they were read.
     let decoded = match container {
         Container::Plain => None,
-        _ => Some(codecs.manifest(container, &bytes)),
+        _ => Some(codecs.manifest(container, bytes)),
     };
     let xml: &[u8] = match &decoded {
-        None => &bytes,
+        None => bytes,
         Some(codec::Decoded::Bytes(b)) => b,
         Some(codec::Decoded::Unverifiable(why)) => {
             out.findings.push(finding(
@@ -837,8 +894,8 @@ fn plan_manifest(
     let folder = folders.get(&component.to_ascii_lowercase());
     let dir = folder.filter(|f| f.kind == EntryKind::Dir);
     // A folder whose files cannot be looked up this way is listed instead, which names the
-    // error.
-    out.folder = dir.and_then(|f| manifests.store.and_then(|s| s.folder(f)));
+    // error. Held open while this manifest's payloads are read, not for the whole run.
+    let open = dir.and_then(|f| manifests.store.and_then(|s| s.folder(f)));
     // Made on first use: only names not found as written or in lower case need the listing.
     let mut resolver: Option<FolderResolver> = None;
     let folder_name = folder.map_or(component.as_str(), |f| f.name.as_str());
@@ -877,7 +934,7 @@ fn plan_manifest(
         };
         // Looked up directly where the source can; anything not found that way (absent,
         // another spelling, not a file) is settled by the listing.
-        let exact = out.folder.as_deref().and_then(|open| look_up(open, &parts));
+        let exact = open.as_deref().and_then(|open| look_up(open, &parts));
         let direct = exact.is_some();
         // The names below the component folder as stored; `None`: as the manifest spells them.
         let (stored, found): (Option<Vec<String>>, Meta) = match exact {
@@ -956,26 +1013,73 @@ fn plan_manifest(
                 continue;
             }
         };
-        if manifests.read_payloads {
-            let path = fpath();
-            let mut below: Vec<String> = Vec::with_capacity(1 + parts.len());
-            below.push(folder_name.to_string());
-            match stored {
-                Some(names) => below.extend(names),
-                None => below.extend(parts.iter().map(|p| p.to_string())),
-            }
-            out.jobs.push(Job {
-                component: component.clone(),
-                file: fname.to_string(),
-                below,
-                path,
+        if let Some(hashing) = &manifests.hashing {
+            let stored_refs;
+            let names: &[&str] = match &stored {
+                Some(names) => {
+                    stored_refs = as_refs(names);
+                    &stored_refs
+                }
+                None => &parts,
+            };
+            let found = Found {
+                component: &component,
+                file: fname,
+                folder: folder_name,
+                names,
                 size: found.size,
                 expected,
                 direct,
-            });
+            };
+            hash_payload(image, codecs, hashing, open.as_deref(), &mut out, found);
         }
     }
     out
+}
+
+/// Hash one payload found while its manifest is planned: at once through the open component
+/// folder where it was found there, else by its path; or, where the source stores its content
+/// once for several paths, after the pass ([`Planned::deferred`]).
+fn hash_payload(
+    image: &Image,
+    codecs: &Codecs,
+    hashing: &Hashing,
+    open: Option<&dyn OpenFolder>,
+    p: &mut Planned,
+    found: Found<'_>,
+) {
+    let algorithms = algorithms_for(found.expected.algorithm, hashing.inventory);
+    let (digests, job) = match open {
+        // Found in the open folder: a directory tree, which shares no content.
+        Some(open) if found.direct => {
+            let d = digest_read(codecs, algorithms, &mut |sink| {
+                open.read(found.names, found.size, sink)
+            });
+            (d, None)
+        }
+        _ => {
+            let job = found.to_job();
+            let parts = job.source_path(image);
+            if let Some(cid) = image.source.content_id(&parts) {
+                p.deferred.push((job, cid));
+                return;
+            }
+            let d = digest_path(image, codecs, &parts, algorithms);
+            (d, Some(job))
+        }
+    };
+    p.bytes += digests.bytes;
+    let fault = fault(&found.expected, &digests);
+    if fault.is_none() && !hashing.inventory {
+        return;
+    }
+    let job = job.unwrap_or_else(|| found.to_job());
+    let f = fault.map(|f| job.finding(f));
+    if hashing.inventory {
+        p.records
+            .push((job, f.as_ref().map(|f| f.kind), sha256_of(&digests)));
+    }
+    p.findings.extend(f);
 }
 
 /// Look a payload's `parts` up in its open component folder: as written, then with the file
@@ -1047,7 +1151,7 @@ fn content_groups(jobs: &[(Job, ContentId)], inventory: bool) -> Vec<Vec<Unit>> 
         by_content.insert(cid.id, units.len());
         let unit = Unit {
             jobs: vec![j],
-            algorithms: algorithms_for(job.expected.algorithm, inventory),
+            algorithms: algorithms_for(job.expected.algorithm, inventory).to_vec(),
         };
         units.push((*cid, unit, job.size));
     }
@@ -1073,13 +1177,10 @@ fn content_groups(jobs: &[(Job, ContentId)], inventory: bool) -> Vec<Vec<Unit>> 
     sized.into_iter().map(|g| g.1).collect()
 }
 
-/// One digest per algorithm asked for.
-pub type DigestList = Vec<(Algorithm, Vec<u8>)>;
-
 /// The digests of one file's content, or why there are none.
 pub struct Digests {
     /// One digest per algorithm asked for, or the kind of finding and its reason.
-    pub values: Result<DigestList, (Kind, String)>,
+    pub values: Result<Values, (Kind, String)>,
     /// The container's own verdict (WIM blob SHA-1).
     pub container_ok: Option<bool>,
     /// Bytes hashed.
@@ -1122,7 +1223,7 @@ fn digest_into(
     algorithms: &[Algorithm],
     packed: &mut Vec<u8>,
 ) -> Digests {
-    let mut hashers: Vec<Hasher> = algorithms.iter().map(|&a| Hasher::new(a)).collect();
+    let mut hashers = Hashers::new(algorithms);
     let mut compressed: Option<Container> = None;
     let mut bytes = 0u64;
     let mut first = true;
@@ -1142,7 +1243,7 @@ fn digest_into(
             }
             packed.extend_from_slice(chunk);
         } else {
-            hashers.iter_mut().for_each(|h| h.update(chunk));
+            hashers.update(chunk);
             bytes += chunk.len() as u64;
         }
         Ok(())
@@ -1159,7 +1260,7 @@ fn digest_into(
     };
     if let Some(c) = compressed {
         let decoded = codecs.payload_with(c, packed, &mut |plain| {
-            hashers.iter_mut().for_each(|h| h.update(plain));
+            hashers.update(plain);
             bytes += plain.len() as u64;
         });
         if let Err(failure) = decoded {
@@ -1175,13 +1276,8 @@ fn digest_into(
             };
         }
     }
-    let values = algorithms
-        .iter()
-        .copied()
-        .zip(hashers.into_iter().map(Hasher::finish))
-        .collect();
     Digests {
-        values: Ok(values),
+        values: Ok(hashers.finish()),
         container_ok: info.container_ok,
         bytes,
     }
@@ -1189,43 +1285,36 @@ fn digest_into(
 
 /// The finding for one job given its content's digests, if any.
 fn verdict(job: &Job, d: &Digests) -> Option<Finding> {
-    let algorithm = job.expected.algorithm;
-    let mk = |kind: Kind, detail: String| Finding {
+    fault(&job.expected, d).map(|f| job.finding(f))
+}
+
+/// What is wrong with a content whose digests are `d`, if it must have `expected`.
+fn fault(expected: &Expected, d: &Digests) -> Option<Fault> {
+    let plain = |kind: Kind, detail: String| Fault {
         kind,
-        component: job.component.clone(),
-        file: Some(job.file.clone()),
-        path: job.path.clone(),
-        algorithm: Some(algorithm),
-        expected: Some(job.expected.value.clone()),
-        actual: None,
         detail,
-        waived: None,
+        actual: None,
     };
     if d.container_ok == Some(false) {
         // The archive is damaged: say so, rather than blame the store it carries.
-        return Some(mk(Kind::WimBlobCorrupt, "the WIM blob holding this file does not match the archive's own SHA-1: the archive is damaged".into()));
+        return Some(plain(Kind::WimBlobCorrupt, "the WIM blob holding this file does not match the archive's own SHA-1: the archive is damaged".into()));
     }
     let values = match &d.values {
         Ok(v) => v,
-        Err((kind, why)) => return Some(mk(*kind, why.clone())),
+        Err((kind, why)) => return Some(plain(*kind, why.clone())),
     };
-    let actual = values
-        .iter()
-        .find(|(a, _)| *a == algorithm)
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default();
-    if actual == job.expected.value {
+    let actual = values.get(expected.algorithm).unwrap_or_default();
+    if actual == expected.value.as_slice() {
         return None;
     }
-    let mut f = mk(
-        Kind::HashMismatch,
-        format!(
+    Some(Fault {
+        kind: Kind::HashMismatch,
+        detail: format!(
             "{} digest differs: found {}, expected {}",
-            algorithm.name(),
-            digest::to_base64(&actual),
-            digest::to_base64(&job.expected.value)
+            expected.algorithm.name(),
+            digest::to_base64(actual),
+            digest::to_base64(&expected.value)
         ),
-    );
-    f.actual = Some(actual);
-    Some(f)
+        actual: Some(actual.to_vec()),
+    })
 }

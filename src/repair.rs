@@ -218,7 +218,7 @@ pub fn check(findings: &[Finding], sources: &[Source]) -> Repairs {
                     (_, Some(false)) => {
                         corrupt.push((s.label.clone(), "its archive blob is damaged".into()))
                     }
-                    (Ok(v), _) if v.first().is_some_and(|(_, x)| x == expected) => {
+                    (Ok(v), _) if v.get(algorithm) == Some(expected) => {
                         verdict = Some(Verdict::Repairable {
                             source: s.label.clone(),
                             path: report_path(&parts, &s.image),
@@ -229,9 +229,7 @@ pub fn check(findings: &[Finding], sources: &[Source]) -> Repairs {
                         s.label.clone(),
                         format!(
                             "its copy is corrupt too (found {})",
-                            crate::format::digest::to_base64(
-                                v.first().map(|x| x.1.as_slice()).unwrap_or_default()
-                            )
+                            crate::format::digest::to_base64(v.get(algorithm).unwrap_or_default())
                         ),
                     )),
                     (Err((_, why)), _) => corrupt.push((s.label.clone(), why.clone())),
