@@ -901,7 +901,7 @@ fn plan_manifest_in(
     let folder_name = folder.map_or(component.as_str(), |f| f.name.as_str());
     for file in &m.files {
         out.files += 1;
-        let fname = file.name.as_str();
+        let fname: &str = &file.name;
         let parts = match manifest::name_components(fname) {
             Ok(p) => p,
             Err(why) => {

@@ -91,8 +91,8 @@ fn fnv(s: &str) -> u64 {
 }
 
 /// The `identity` value: the ".NET strong-name style" text of formats.md §5.2.
-pub fn identity_text(id: &Identity) -> String {
-    let mut s = id.name.clone().unwrap_or_default();
+pub fn identity_text(id: &Identity<'_>) -> String {
+    let mut s = id.name.as_deref().unwrap_or_default().to_string();
     let lang = id
         .language
         .as_deref()

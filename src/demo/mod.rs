@@ -215,7 +215,7 @@ pub struct PayloadFile {
 #[derive(Debug, Clone)]
 pub struct Component {
     /// Its identity.
-    pub identity: Identity,
+    pub identity: Identity<'static>,
     /// Manifest stem and folder name (normally the computed keyform).
     pub keyform: String,
     /// Legacy asm.v1 Win32 assembly.
@@ -318,10 +318,10 @@ fn identity(
     ty: Option<&str>,
     pkt: &str,
     scope: Option<&str>,
-) -> Identity {
+) -> Identity<'static> {
     Identity {
-        name: Some(name),
-        version: Some(version),
+        name: Some(name.into()),
+        version: Some(version.into()),
         processor_architecture: Some(arch.into()),
         language: Some(lang.into()),
         type_: ty.map(Into::into),
@@ -329,6 +329,7 @@ fn identity(
         version_scope: scope.map(Into::into),
         build_type: Some("release".into()),
     }
+    .into_owned()
 }
 
 fn file(

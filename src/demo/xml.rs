@@ -27,7 +27,7 @@ fn method_uri(a: Algorithm) -> &'static str {
 fn identity_attrs(c: &Component) -> String {
     let id = &c.identity;
     let mut s = String::new();
-    let mut add = |n: &str, v: &Option<String>| {
+    let mut add = |n: &str, v: &Option<crate::format::manifest::Text<'_>>| {
         if let Some(v) = v {
             let _ = write!(s, " {n}=\"{}\"", esc(v));
         }

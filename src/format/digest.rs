@@ -135,9 +135,9 @@ pub fn to_hex(bytes: &[u8]) -> String {
 mod tests {
     use super::*;
 
-    fn spec(method: &str, value: &str, transforms: &[&str]) -> HashSpec {
+    fn spec<'a>(method: &'a str, value: &'a str, transforms: &[&'a str]) -> HashSpec<'a> {
         HashSpec {
-            transforms: transforms.iter().map(|s| s.to_string()).collect(),
+            transforms: transforms.iter().map(|&s| s.into()).collect(),
             method: Some(method.into()),
             value: Some(value.into()),
         }

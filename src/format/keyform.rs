@@ -129,15 +129,15 @@ pub fn keyform(id: &Identity) -> String {
 mod tests {
     use super::*;
 
-    fn id(
-        name: &str,
-        ver: &str,
-        arch: &str,
-        lang: &str,
-        ty: Option<&str>,
-        pkt: &str,
-        scope: Option<&str>,
-    ) -> Identity {
+    fn id<'a>(
+        name: &'a str,
+        ver: &'a str,
+        arch: &'a str,
+        lang: &'a str,
+        ty: Option<&'a str>,
+        pkt: &'a str,
+        scope: Option<&'a str>,
+    ) -> Identity<'a> {
         Identity {
             name: Some(name.into()),
             version: Some(ver.into()),
@@ -150,7 +150,7 @@ mod tests {
         }
     }
 
-    fn os(name: &str, ver: &str, arch: &str) -> Identity {
+    fn os<'a>(name: &'a str, ver: &'a str, arch: &'a str) -> Identity<'a> {
         id(
             name,
             ver,
