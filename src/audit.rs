@@ -131,7 +131,8 @@ impl Audit {
     }
 }
 
-/// A payload to hash.
+/// A payload, owned: one hashed after the pass (a WIM blob shared by several paths), or one
+/// whose finding or inventory record outlives its manifest.
 struct Job {
     component: String,
     file: String,
@@ -353,8 +354,11 @@ pub fn run(image: &Image, codecs: &Codecs, opts: &Options) -> Result<Audit> {
         let planned: Vec<Planned> = manifests
             .par_iter()
             .with_max_len(MANIFESTS_PER_TASK)
-            .map(|m| {
-                let mut p = plan_manifest(image, codecs, &manifests_at, &folders, m);
+            // Each task reads its manifests into one buffer: a fresh allocation of each made the
+            // allocator consolidate its free lists every time.
+            .map_init(Vec::new, |buf, m| {
+                let mut p = plan_manifest(image, codecs, &manifests_at, &folders, m, buf);
+                codec::trim(buf);
                 if let Some(l) = loaded.get() {
                     finish(&mut p, l.state.as_ref(), &observe);
                 }
@@ -733,33 +737,9 @@ fn finish(p: &mut Planned, state: Option<&ServicingState>, observe: &impl Fn(&Fi
     p.findings.iter().for_each(observe);
 }
 
+/// Plan one manifest: read it (into `buf`), decode and parse it, look its payloads up, and
+/// hash them unless the audit is quick.
 fn plan_manifest(
-    image: &Image,
-    codecs: &Codecs,
-    manifests: &Manifests<'_>,
-    folders: &HashMap<String, DirEntry>,
-    entry: &DirEntry,
-) -> Planned {
-    thread_local! {
-        /// A manifest's bytes, read into the same memory from one manifest to the next: a
-        /// fresh allocation of each made the allocator consolidate its free lists every time.
-        static BYTES: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
-    }
-    BYTES.with(|cell| {
-        let mut fresh = Vec::new();
-        let mut held = cell.try_borrow_mut();
-        let buf = match &mut held {
-            Ok(held) => &mut **held,
-            Err(_) => &mut fresh,
-        };
-        let planned = plan_manifest_in(image, codecs, manifests, folders, entry, buf);
-        codec::trim(buf);
-        planned
-    })
-}
-
-/// [`plan_manifest`], reading the manifest into `buf`.
-fn plan_manifest_in(
     image: &Image,
     codecs: &Codecs,
     manifests: &Manifests<'_>,

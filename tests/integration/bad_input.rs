@@ -163,6 +163,58 @@ fn symlinks_are_never_followed() {
     assert_eq!(findings.len(), unreadable.len());
 }
 
+/// A payload and a manifest that are FIFOs are never opened (opening a FIFO waits for a
+/// writer): each is looked at first, and the audit finishes and names them. The timeout turns
+/// a regression into a failure instead of a hang.
+#[cfg(unix)]
+#[test]
+fn fifos_are_never_opened() {
+    let img = TestImage::build(&Spec::clean(Scale::Tiny, 8));
+    let mut withfiles = img
+        .built
+        .components
+        .iter()
+        .filter(|c| !c.files.is_empty() && !c.files[0].name.contains('\\'));
+    let a = withfiles.next().unwrap();
+    let b = withfiles.next().unwrap();
+    let payload = payload_path(img.root(), &a.keyform, &a.files[0].name);
+    let manifest = img
+        .winsxs()
+        .join("Manifests")
+        .join(format!("{}.manifest", b.keyform));
+    for path in [&payload, &manifest] {
+        fs::remove_file(path).unwrap();
+        let made = std::process::Command::new("mkfifo")
+            .arg(path)
+            .status()
+            .unwrap();
+        assert!(made.success());
+    }
+    let out = assert_cmd::Command::cargo_bin("sxsaudit")
+        .unwrap()
+        .args(["audit", img.root().to_str().unwrap(), "--format", "json"])
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("no report ({e}): the audit hung or failed: {out:?}"));
+    let findings = json["findings"].as_array().unwrap();
+    let not_regular: Vec<_> = findings
+        .iter()
+        .filter(|f| {
+            f["kind"] == "unreadable"
+                && f["detail"].as_str().unwrap().contains("not a regular file")
+        })
+        .collect();
+    assert_eq!(not_regular.len(), 2, "{json:#}");
+    assert!(not_regular
+        .iter()
+        .any(|f| f["component"] == a.keyform.as_str() && f["file"] == a.files[0].name.as_str()));
+    assert!(not_regular
+        .iter()
+        .any(|f| f["component"] == b.keyform.as_str() && f["file"].is_null()));
+}
+
 /// A folder on the way to a payload (`Amd64\\X.DPB`) replaced by a link to a copy outside the
 /// image holding the very same file: the payload must not be read through the link, whichever
 /// way the store is searched (exact name or listing).
