@@ -889,8 +889,18 @@ fn plan_manifest(
                 continue;
             }
         };
-        // Findings about a file not found show it as the manifest spells it.
+        let expected = digest::resolve(file.hash.as_ref(), file.legacy_hash.is_some());
+        // Findings about a file not found show it as the manifest spells it, with the digest
+        // it should have.
         let shown = || component_path(folder_name, &parts);
+        let not_found = |kind: Kind, why: String| {
+            let mut f = finding(kind, &component, Some(fname), shown(), why);
+            if let Ok(e) = &expected {
+                f.algorithm = Some(e.algorithm);
+                f.expected = Some(e.value.clone());
+            }
+            f
+        };
         let Some(dir) = dir else {
             let why = match folder {
                 Some(f) if f.kind == EntryKind::Symlink => {
@@ -899,17 +909,12 @@ fn plan_manifest(
                 Some(_) => "the component folder is not a folder",
                 None => "the component folder is absent",
             };
-            let (kind, why) = if folder.is_some() {
-                (Kind::Unreadable, why.to_string())
+            let kind = if folder.is_some() {
+                Kind::Unreadable
             } else {
-                (Kind::MissingPayload, why.to_string())
+                Kind::MissingPayload
             };
-            let mut f = finding(kind, &component, Some(fname), shown(), why);
-            if let Ok(e) = digest::resolve(file.hash.as_ref(), file.legacy_hash.is_some()) {
-                f.algorithm = Some(e.algorithm);
-                f.expected = Some(e.value);
-            }
-            out.findings.push(f);
+            out.findings.push(not_found(kind, why.to_string()));
             continue;
         };
         // Looked up directly where the source can; anything not found that way (absent,
@@ -935,15 +940,7 @@ fn plan_manifest(
                     ),
                     Resolved::Missing => {
                         let why = "the payload file is absent".to_string();
-                        let mut f =
-                            finding(Kind::MissingPayload, &component, Some(fname), shown(), why);
-                        if let Ok(e) =
-                            digest::resolve(file.hash.as_ref(), file.legacy_hash.is_some())
-                        {
-                            f.algorithm = Some(e.algorithm);
-                            f.expected = Some(e.value);
-                        }
-                        out.findings.push(f);
+                        out.findings.push(not_found(Kind::MissingPayload, why));
                         continue;
                     }
                     Resolved::Error(e) => {
@@ -980,7 +977,7 @@ fn plan_manifest(
             ));
             continue;
         }
-        let expected = match digest::resolve(file.hash.as_ref(), file.legacy_hash.is_some()) {
+        let expected = match expected {
             Ok(e) => e,
             Err(why) => {
                 out.findings.push(finding(
