@@ -6,6 +6,7 @@ pub mod digest;
 pub mod keyform;
 pub mod manifest;
 pub mod pe;
+pub mod xml;
 
 /// The first bytes of a WinSxS file, which say how it is stored (formats.md §3.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
