@@ -450,13 +450,8 @@ mod tests {
 
     #[test]
     fn tokenizes_as_quick_xml_on_mutated_manifests() {
-        let iterations = if cfg!(debug_assertions) {
-            20_000
-        } else {
-            200_000
-        };
         let mut compared = 0;
-        for doc in crate::format::manifest::tests::mutated_manifests(0x5EED_0004, iterations) {
+        for doc in crate::format::manifest::tests::mutated_manifests(0x5EED_0004, 20_000) {
             // Both read text; a flipped bit that breaks UTF-8 is the caller's error.
             let Ok(doc) = std::str::from_utf8(&doc) else {
                 continue;
@@ -468,7 +463,8 @@ mod tests {
             );
             compared += 1;
         }
-        assert!(compared > iterations / 2, "{compared}");
+        // Most edits keep the text UTF-8.
+        assert!(compared > 10_000, "{compared}");
     }
 
     #[test]
