@@ -46,7 +46,7 @@ use quick_xml::events::attributes::Attribute;
 use quick_xml::events::{BytesRef, BytesStart};
 use quick_xml::name::{NamespaceError, QName};
 
-use super::xml::{Token, Tokenizer};
+use super::xml::{excerpt, Token, Tokenizer};
 
 /// Legacy Win32 side-by-side manifests.
 pub const NS_ASM_V1: &str = "urn:schemas-microsoft-com:asm.v1";
@@ -827,7 +827,7 @@ fn parse_text(text: &str) -> Result<Manifest<'_>, ManifestError> {
                 let ch = match BytesRef::new(name).resolve_char_ref() {
                     Ok(Some(c)) => c,
                     Ok(None) => predefined_entity(name)
-                        .ok_or_else(|| xml_err(format!("unknown entity &{name};")))?,
+                        .ok_or_else(|| xml_err(format!("unknown entity &{};", excerpt(name))))?,
                     Err(e) => return Err(xml_err(e.to_string())),
                 };
                 if stack.last() == Some(&Elem::DigestValue) {

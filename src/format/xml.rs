@@ -37,6 +37,15 @@ fn is_ws(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\r' | b'\n')
 }
 
+/// `s` as an error message shows it: at most 64 bytes of it, so that a hostile name does not
+/// make a report line of megabytes.
+pub fn excerpt(s: &str) -> String {
+    match s.char_indices().map(|(i, _)| i).find(|&i| i > 64) {
+        Some(cut) => format!("{}…", &s[..cut]),
+        None => s.to_string(),
+    }
+}
+
 /// One piece of a document, borrowed from it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Token<'a> {
@@ -101,45 +110,6 @@ impl<'a> Tokenizer<'a> {
     /// The byte offset the next token starts at or after.
     pub fn position(&self) -> usize {
         self.pos
-    }
-
-    /// The next token.
-    #[allow(clippy::should_implement_trait)]
-    pub fn next(&mut self) -> Option<Result<Token<'a>, XmlError>> {
-        let bytes = self.doc.as_bytes();
-        loop {
-            let start = self.pos;
-            let &first = bytes.get(start)?;
-            let token = match first {
-                // Comments and processing instructions are skipped here, in the loop: a
-                // document of nothing else must not recurse.
-                b'<' => match self.markup(start) {
-                    Ok(None) => continue,
-                    Ok(Some(token)) => Ok(token),
-                    Err(e) => Err(e),
-                },
-                b'&' => self.reference(start),
-                _ => {
-                    // Most text between tags is indentation: step over it first.
-                    let mut at = start;
-                    while bytes.get(at).copied().is_some_and(is_ws) {
-                        at += 1;
-                    }
-                    let end = memchr::memchr2(b'<', b'&', bytes.get(at..).unwrap_or_default())
-                        .map_or(bytes.len(), |n| at + n);
-                    self.pos = end;
-                    match self.doc.get(at..end) {
-                        Some("") | None => continue,
-                        Some(text) => Ok(Token::Text(text)),
-                    }
-                }
-            };
-            if token.is_err() {
-                // Nothing more is read after an error.
-                self.pos = bytes.len();
-            }
-            return Some(token);
-        }
     }
 
     fn error<T>(position: usize, message: impl Into<String>) -> Result<T, XmlError> {
@@ -246,8 +216,18 @@ impl<'a> Tokenizer<'a> {
         let name = inner.trim_end_matches([' ', '\t', '\r', '\n']);
         match self.open.pop() {
             Some(open) if open == name => Ok(Token::End),
-            Some(open) => Self::error(start, format!("expected `</{open}>`, found `</{inner}>`")),
-            None => Self::error(start, format!("`</{inner}>` closes no open element")),
+            Some(open) => Self::error(
+                start,
+                format!(
+                    "expected `</{}>`, found `</{}>`",
+                    excerpt(open),
+                    excerpt(inner)
+                ),
+            ),
+            None => Self::error(
+                start,
+                format!("`</{}>` closes no open element", excerpt(inner)),
+            ),
         }
     }
 
@@ -282,15 +262,55 @@ impl<'a> Tokenizer<'a> {
     }
 }
 
+impl<'a> Iterator for Tokenizer<'a> {
+    type Item = Result<Token<'a>, XmlError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let bytes = self.doc.as_bytes();
+        loop {
+            let start = self.pos;
+            let &first = bytes.get(start)?;
+            let token = match first {
+                // Comments and processing instructions are skipped here, in the loop: a
+                // document of nothing else must not recurse.
+                b'<' => match self.markup(start) {
+                    Ok(None) => continue,
+                    Ok(Some(token)) => Ok(token),
+                    Err(e) => Err(e),
+                },
+                b'&' => self.reference(start),
+                _ => {
+                    // Most text between tags is indentation: step over it first.
+                    let mut at = start;
+                    while bytes.get(at).copied().is_some_and(is_ws) {
+                        at += 1;
+                    }
+                    let end = memchr::memchr2(b'<', b'&', bytes.get(at..).unwrap_or_default())
+                        .map_or(bytes.len(), |n| at + n);
+                    self.pos = end;
+                    match self.doc.get(at..end) {
+                        Some("") | None => continue,
+                        Some(text) => Ok(Token::Text(text)),
+                    }
+                }
+            };
+            if token.is_err() {
+                // Nothing more is read after an error.
+                self.pos = bytes.len();
+            }
+            return Some(token);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     /// The tokens of `doc` as short strings, or the error's position and the tokens before it.
     fn tokens(doc: &str) -> Result<Vec<String>, (usize, Vec<String>)> {
-        let mut t = Tokenizer::new(doc);
         let mut out = Vec::new();
-        while let Some(tok) = t.next() {
+        for tok in Tokenizer::new(doc) {
             match tok {
                 Ok(tok) => out.push(show(tok)),
                 Err(e) => return Err((e.position, out)),
@@ -385,6 +405,15 @@ mod tests {
         err("<!x>", 0);
         err("<!", 0);
         err("<!DOCTYPX a>", 0);
+        // A hostile name is cut short in the message.
+        let long = format!("<a></{}>", "b".repeat(1 << 20));
+        let Some(Err(e)) = Tokenizer::new(&long).nth(1) else {
+            panic!("a mismatched end tag must be an error")
+        };
+        assert!(e.message.len() < 200, "{}", e.message.len());
+        assert!(e.message.contains("bbbb…"), "{}", e.message);
+        assert_eq!(excerpt("short"), "short");
+        assert_eq!(excerpt(&"é".repeat(40)).chars().count(), 34);
         // Nothing follows an error.
         let mut t = Tokenizer::new("</a><b/>");
         assert!(t.next().unwrap().is_err());
