@@ -46,7 +46,7 @@ use quick_xml::events::attributes::Attribute;
 use quick_xml::events::{BytesRef, BytesStart};
 use quick_xml::name::{NamespaceError, QName};
 
-use super::xml::{excerpt, Token, Tokenizer};
+use super::xml::{excerpt, is_ws, Tag, Token, Tokenizer};
 
 /// Legacy Win32 side-by-side manifests.
 pub const NS_ASM_V1: &str = "urn:schemas-microsoft-com:asm.v1";
@@ -445,10 +445,6 @@ impl<'a> AttrScan<'a> {
     }
 }
 
-fn is_ws(b: u8) -> bool {
-    matches!(b, b' ' | b'\r' | b'\n' | b'\t')
-}
-
 /// The first `needle` in `hay`, eight bytes at a time: attribute values (URIs, paths, digests)
 /// are most of a tag's bytes, and a byte loop over them dominated the tag scan.
 fn find_byte(hay: &[u8], needle: u8) -> Option<usize> {
@@ -570,23 +566,9 @@ fn may_need_normalizing(value: &[u8]) -> bool {
     chunks.remainder().iter().any(|&b| b == b'&' || b < 14)
 }
 
-/// A start tag of the document: its name and attributes, borrowed from the text.
-#[derive(Clone, Copy)]
-struct Tag<'a> {
-    content: &'a str,
-    name_len: usize,
-}
-
-impl<'a> Tag<'a> {
-    /// The attributes, with the whitespace before them.
-    fn raw(self) -> &'a str {
-        Token::split(self.content, self.name_len).1
-    }
-
-    /// The same tag for quick-xml's checked attribute iterator.
-    fn checked(self) -> BytesStart<'a> {
-        BytesStart::from_content(self.content, self.name_len)
-    }
+/// `tag` for quick-xml's checked attribute iterator.
+fn checked(tag: Tag<'_>) -> BytesStart<'_> {
+    BytesStart::from_content(tag.content, tag.name_len)
 }
 
 /// The attribute value as quick-xml normalises it (entities, whitespace); malformed counts as
@@ -607,7 +589,7 @@ fn normalized<'a>(key: &str, value: &'a str) -> Option<Text<'a>> {
 /// The unprefixed attributes `names` of `tag`, unescaped, in one pass. As with quick-xml's
 /// checked iterator: the first occurrence of a name wins, malformed attributes are skipped.
 fn attrs<'a, const N: usize>(tag: Tag<'a>, names: [&str; N]) -> [Option<Text<'a>>; N] {
-    let raw = tag.raw();
+    let raw = tag.attrs();
     let mut out: [Option<Text<'a>>; N] = std::array::from_fn(|_| None);
     const { assert!(N <= 32, "the names must fit the `seen` bits") };
     // Bit i: names[i] was met.
@@ -617,13 +599,13 @@ fn attrs<'a, const N: usize>(tag: Tag<'a>, names: [&str; N]) -> [Option<Text<'a>
         // quick-xml recovers from a malformed or duplicated attribute in ways that can shift
         // how the rest of the tag is read: leave such tags to it.
         let Ok((key, value)) = attr else {
-            return attrs_checked(&tag.checked(), names);
+            return attrs_checked(&checked(tag), names);
         };
         if keys.get(..count).is_some_and(|k| k.contains(&key)) {
-            return attrs_checked(&tag.checked(), names);
+            return attrs_checked(&checked(tag), names);
         }
         let Some(slot) = keys.get_mut(count) else {
-            return attrs_checked(&tag.checked(), names);
+            return attrs_checked(&checked(tag), names);
         };
         *slot = key;
         if key.as_bytes().contains(&b':') {
@@ -702,14 +684,9 @@ fn parse_text(text: &str) -> Result<Manifest<'_>, ManifestError> {
             }
         };
         match token {
-            Token::Start {
-                content,
-                name_len,
-                empty,
-            } => {
-                let (qname, raw) = Token::split(content, name_len);
-                let tag = Tag { content, name_len };
-                if let Err(ns_err) = scopes.push(raw) {
+            Token::Start { tag, empty } => {
+                let qname = tag.name();
+                if let Err(ns_err) = scopes.push(tag.attrs()) {
                     return Err(ManifestError::Xml {
                         position: at as u64,
                         message: quick_xml::Error::Namespace(ns_err).to_string(),

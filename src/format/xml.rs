@@ -33,7 +33,7 @@
 //! caller's to report.
 
 /// XML's whitespace: space, tab, CR, LF.
-fn is_ws(b: u8) -> bool {
+pub fn is_ws(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\r' | b'\n')
 }
 
@@ -49,13 +49,10 @@ pub fn excerpt(s: &str) -> String {
 /// One piece of a document, borrowed from it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Token<'a> {
-    /// A start tag or an empty-element tag: its content between `<` and `>` (without the `/`
-    /// of an empty element), of which the first `name_len` bytes are the name.
+    /// A start tag or an empty-element tag.
     Start {
-        /// Name and attributes.
-        content: &'a str,
-        /// The name's length in `content`.
-        name_len: usize,
+        /// Its name and attributes.
+        tag: Tag<'a>,
         /// `<name/>`: no end tag follows.
         empty: bool,
     },
@@ -71,11 +68,25 @@ pub enum Token<'a> {
     DocType,
 }
 
-impl<'a> Token<'a> {
-    /// A start tag's name, and the rest of its content (the attributes, with the whitespace
-    /// before them).
-    pub fn split(content: &'a str, name_len: usize) -> (&'a str, &'a str) {
-        content.split_at_checked(name_len).unwrap_or((content, ""))
+/// A start tag's content between `<` and `>` (without the `/` of an empty element), of which
+/// the first `name_len` bytes are the name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tag<'a> {
+    /// Name and attributes.
+    pub content: &'a str,
+    /// The name's length in `content`.
+    pub name_len: usize,
+}
+
+impl<'a> Tag<'a> {
+    /// The name, prefix included.
+    pub fn name(self) -> &'a str {
+        self.content.get(..self.name_len).unwrap_or(self.content)
+    }
+
+    /// The attributes, with the whitespace before them.
+    pub fn attrs(self) -> &'a str {
+        self.content.get(self.name_len..).unwrap_or("")
     }
 }
 
@@ -202,8 +213,7 @@ impl<'a> Tokenizer<'a> {
             self.open.push(&content[..name_len]);
         }
         Ok(Token::Start {
-            content,
-            name_len,
+            tag: Tag { content, name_len },
             empty,
         })
     }
@@ -213,7 +223,7 @@ impl<'a> Tokenizer<'a> {
             return Self::error(start, "a tag is not closed by `>`");
         };
         self.pos = next;
-        let name = inner.trim_end_matches([' ', '\t', '\r', '\n']);
+        let name = inner.trim_end_matches(|c: char| c.is_ascii() && is_ws(c as u8));
         match self.open.pop() {
             Some(open) if open == name => Ok(Token::End),
             Some(open) => Self::error(
@@ -321,14 +331,12 @@ mod tests {
 
     fn show(tok: Token<'_>) -> String {
         match tok {
-            Token::Start {
-                content,
-                name_len,
-                empty,
-            } => {
-                let (name, attrs) = Token::split(content, name_len);
-                format!("{}({name}|{attrs})", if empty { "Empty" } else { "Start" })
-            }
+            Token::Start { tag, empty } => format!(
+                "{}({}|{})",
+                if empty { "Empty" } else { "Start" },
+                tag.name(),
+                tag.attrs()
+            ),
             Token::End => "End".into(),
             Token::Text(t) => format!("Text({t})"),
             Token::CData(t) => format!("CData({t})"),
