@@ -1,23 +1,26 @@
 //! The audit: every manifest of the store against the payloads it names.
 //!
-//! One parallel pass. Each rayon worker takes a manifest, reads it, decodes it if compressed,
-//! parses it, checks it against its keyform, resolves each `<file>` in its component folder
-//! (case-insensitively) and hashes the payloads it found at once, streaming them through its
-//! own reused buffer. Parsing thus overlaps hashing, both cores stay busy from the first
-//! manifest to the last (work-stealing at manifest granularity; the largest payload of a store
-//! is tens of MB, a few tens of milliseconds of hashing, so the tail is short), and no job
-//! list of the whole store is ever held, so memory follows the number of manifests, not the
-//! bytes. Content a source stores once for several paths (WIM blobs) is the exception: it is
-//! collected during the pass and hashed afterwards, once per content, a solid run in offset
-//! order. The servicing state (the hives) loads beside the listings of WinSxS and Manifests.
-//! Findings are sorted at the end, so every report is byte-identical whatever the thread
-//! count.
+//! Two parallel passes. In the first, each rayon worker takes a few manifests, reads each,
+//! decodes it if compressed, parses it, checks it against its keyform and resolves each
+//! `<file>` in its component folder (case-insensitively); the servicing state (the hives)
+//! loads beside it. In the second, the payloads found are hashed, largest first, each worker
+//! keeping several open at once so that their SHA-256 streams interleave on its core
+//! (`audit/lanes.rs`: that is what brought the audit below the one-stream-per-thread read-and-hash
+//! loop, session 8). A content a source stores once for several paths (a WIM blob) is hashed
+//! once, a solid run in offset order. Until session 7 payloads were hashed inside the first
+//! pass, one at a time, which held no list of them; the list now held costs about 1 KB a
+//! payload (120 MB peak for the 73,724 payloads of the full-scale bench image), grows with
+//! their number and never with their size. Findings are sorted at the end, so every report
+//! is byte-identical whatever the thread count.
 //!
 //! Only the root file `WinSxS\<keyform>\<name>` is compared with the manifest digest: the
 //! `f\`, `r\` and `n\` folders of a component hold update differentials (formats.md §3.4), and
 //! exact name resolution never reaches them.
 
+mod lanes;
+
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -143,9 +146,8 @@ struct Job {
     expected: Expected,
 }
 
-/// A payload found, borrowed from its manifest while that is planned: made into an owned
-/// [`Job`] only when something outlives the manifest (a finding, an inventory record, a read
-/// deferred to after the pass), so that a payload that matches allocates nothing.
+/// A payload found, borrowed from its manifest while that is planned, and made into the
+/// owned [`Job`] that is hashed after the pass.
 struct Found<'a> {
     component: &'a str,
     file: &'a str,
@@ -223,6 +225,16 @@ struct Hashing {
     inventory: bool,
 }
 
+/// How a payload hashed after the pass is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    /// By its names below WinSxS in the open WinSxS folder: a directory tree, which shares
+    /// no content.
+    Open,
+    /// As a content the source stores once for several paths.
+    Content(ContentId),
+}
+
 /// What planning one manifest gave.
 #[derive(Default)]
 struct Planned {
@@ -233,9 +245,10 @@ struct Planned {
     files: u64,
     /// SHA-256 of the decoded manifest.
     manifest_sha256: Option<Vec<u8>>,
-    /// Payloads whose content the source stores once for several paths (WIM blobs): hashed
-    /// after planning, once per content.
-    deferred: Vec<(Job, ContentId)>,
+    /// Payloads hashed after the pass ([`run`]): those found in the open WinSxS folder,
+    /// several at once on each worker, and those whose content the source stores once for
+    /// several paths (WIM blobs), once per content.
+    deferred: Vec<(Job, Source)>,
     /// Hashed payloads with their verdict and SHA-256, for an inventory.
     records: Vec<(Job, Option<Kind>, Option<Vec<u8>>)>,
     /// Payload bytes hashed.
@@ -325,6 +338,9 @@ pub fn run(image: &Image, codecs: &Codecs, opts: &Options) -> Result<Audit> {
     // (judged against the hives, and announced) after the pass.
     let loaded: OnceLock<crate::store::servicing::Loaded> = OnceLock::new();
     let progress = Progress::new(opts.progress, 0);
+    // Held open for the whole audit where the source can: each manifest, and each payload,
+    // is then looked up and read by its name below WinSxS, not by its whole path.
+    let store = image.source.open_folder(&image.winsxs()).ok().flatten();
     let (manifests, mut planned) = rayon::scope(|scope| {
         scope.spawn(|_| {
             let _ = loaded.set(crate::store::servicing::load(image));
@@ -332,9 +348,6 @@ pub fn run(image: &Image, codecs: &Codecs, opts: &Options) -> Result<Audit> {
         let (manifests_entry, folders, manifests) = list_store(image)?;
         let mut manifests_dir = image.winsxs();
         manifests_dir.push(&manifests_entry.name);
-        // Held open for the whole pass where the source can: each manifest, and each payload,
-        // is then looked up by its name below WinSxS, not by its whole path.
-        let store = image.source.open_folder(&image.winsxs()).ok().flatten();
         let opened = store.as_ref().and_then(|s| s.folder(&manifests_entry));
         let manifests_at = Manifests {
             parts: &manifests_dir,
@@ -346,8 +359,8 @@ pub fn run(image: &Image, codecs: &Codecs, opts: &Options) -> Result<Audit> {
         };
         progress.add(manifests.len() as u64);
         let progress = &progress;
-        // One pass: each worker takes a manifest, plans it and hashes its payloads at once, so
-        // parsing overlaps hashing and no job list of the whole store is ever held.
+        // The first pass: each worker takes a manifest and plans it; payloads found are
+        // hashed in the second.
         // Rayon splits a range only while it has splits left or a half is stolen; the last
         // range a worker holds unsplit (a quarter of the store with 2 threads) could leave the
         // other worker idle at the end. Ranges of a few manifests let it steal to the last.
@@ -393,7 +406,8 @@ pub fn run(image: &Image, codecs: &Codecs, opts: &Options) -> Result<Audit> {
     };
     let mut findings = Vec::new();
     let mut notes = Vec::new();
-    let mut deferred = Vec::new();
+    // Every payload of a directory tree is here: sized once, not doubled as it fills.
+    let mut deferred = Vec::with_capacity(planned.iter().map(|p| p.deferred.len()).sum());
     let mut inventory = opts.inventory.then(Inventory::default);
     let mut hashed = 0u64;
     for (p, m) in planned.into_iter().zip(&manifests) {
@@ -430,35 +444,44 @@ pub fn run(image: &Image, codecs: &Codecs, opts: &Options) -> Result<Audit> {
         deferred.extend(p.deferred);
     }
 
-    // Content stored once for several paths (WIM blobs): hashed once, after planning.
+    // The payloads: on every worker, several at once, largest first; a content stored once
+    // for several paths (WIM blobs) once, a solid run in offset order.
     if !deferred.is_empty() {
         progress.add(deferred.len() as u64);
         let groups = content_groups(&deferred, opts.inventory);
-        let results: Vec<(usize, Hashed)> = groups
-            .par_iter()
-            .flat_map_iter(|group| {
-                let mut out = Vec::new();
-                for unit in group {
-                    let job = &deferred[unit.jobs[0]].0;
-                    let parts = job.source_path(image);
-                    let digests = digest_path(image, codecs, &parts, &unit.algorithms);
-                    let sha256 = sha256_of(&digests);
-                    // Bytes count once per content, on its first path.
-                    let mut bytes = digests.bytes;
-                    for &j in &unit.jobs {
-                        let f = judge(&deferred[j].0, &digests, state, &observe);
-                        progress.step(1, bytes);
-                        out.push((j, (f, sha256.clone(), std::mem::take(&mut bytes))));
-                    }
-                }
-                out
+        let next = AtomicUsize::new(0);
+        let (bytes, mut results): (Vec<u64>, Vec<Vec<Hashed>>) = (0..rayon::current_num_threads())
+            .into_par_iter()
+            .map(|_| {
+                let mut queue = Queue {
+                    image,
+                    codecs,
+                    store: store.as_deref(),
+                    deferred: &deferred,
+                    groups: &groups,
+                    next: &next,
+                    state,
+                    observe: &observe,
+                    progress: &progress,
+                    inventory: opts.inventory,
+                    out: Vec::new(),
+                    bytes: 0,
+                };
+                lanes::run(codecs, &mut queue);
+                (queue.bytes, queue.out)
             })
-            .collect();
-        let mut deferred: Vec<Option<Job>> = deferred.into_iter().map(|d| Some(d.0)).collect();
-        for (j, (f, sha256, bytes)) in results {
-            hashed += bytes;
-            if let (Some(inv), Some(job)) = (inventory.as_mut(), deferred[j].take()) {
-                inv.record(job, f.as_ref().map(|f| f.kind), sha256);
+            .unzip();
+        hashed += bytes.iter().sum::<u64>();
+        let mut results: Vec<Hashed> = results.drain(..).flatten().collect();
+        // In job order, whichever worker hashed what: the same report whatever the threads.
+        results.sort_by_key(|r| r.0);
+        let mut jobs = deferred.into_iter().enumerate();
+        for (j, f, sha256) in results {
+            if let Some(inv) = inventory.as_mut() {
+                // Each job has at most one result, and they come in job order.
+                if let Some((_, (job, _))) = jobs.find(|(k, _)| *k == j) {
+                    inv.record(job, f.as_ref().map(|f| f.kind), sha256);
+                }
             }
             findings.extend(f);
         }
@@ -1008,49 +1031,39 @@ fn plan_manifest(
                 expected,
                 direct,
             };
-            hash_payload(image, codecs, hashing, open.as_deref(), &mut out, found);
+            hash_payload(image, codecs, hashing, &mut out, found);
         }
     }
     out
 }
 
-/// Hash one payload found while its manifest is planned: at once through the open component
-/// folder where it was found there, else by its path; or, where the source stores its content
-/// once for several paths, after the pass ([`Planned::deferred`]).
+/// Hash one payload found while its manifest is planned: after the pass where it was found
+/// in the open component folder, or where the source stores its content once for several
+/// paths ([`Planned::deferred`]); at once, by its path, otherwise.
 fn hash_payload(
     image: &Image,
     codecs: &Codecs,
     hashing: &Hashing,
-    open: Option<&dyn OpenFolder>,
     p: &mut Planned,
     found: Found<'_>,
 ) {
+    let job = found.to_job();
+    if found.direct {
+        p.deferred.push((job, Source::Open));
+        return;
+    }
+    let parts = job.source_path(image);
+    if let Some(cid) = image.source.content_id(&parts) {
+        p.deferred.push((job, Source::Content(cid)));
+        return;
+    }
     let algorithms = algorithms_for(found.expected.algorithm, hashing.inventory);
-    let (digests, job) = match open {
-        // Found in the open folder: a directory tree, which shares no content.
-        Some(open) if found.direct => {
-            let d = digest_read(codecs, algorithms, &mut |sink| {
-                open.read(found.names, found.size, sink)
-            });
-            (d, None)
-        }
-        _ => {
-            let job = found.to_job();
-            let parts = job.source_path(image);
-            if let Some(cid) = image.source.content_id(&parts) {
-                p.deferred.push((job, cid));
-                return;
-            }
-            let d = digest_path(image, codecs, &parts, algorithms);
-            (d, Some(job))
-        }
-    };
+    let digests = digest_path(image, codecs, &parts, algorithms);
     p.bytes += digests.bytes;
     let fault = fault(&found.expected, &digests);
     if fault.is_none() && !hashing.inventory {
         return;
     }
-    let job = job.unwrap_or_else(|| found.to_job());
     let f = fault.map(|f| job.finding(f));
     if hashing.inventory {
         p.records
@@ -1099,47 +1112,72 @@ fn component_path<S: AsRef<str>>(folder: &str, names: &[S]) -> String {
     store_path(&parts)
 }
 
-/// A hashed payload: its finding, its content's SHA-256, and the bytes read for it (counted
-/// on the first path of a shared content only).
-type Hashed = (Option<Finding>, Option<Vec<u8>>, u64);
+/// A payload hashed after the pass that the report needs: its job, its finding, and its
+/// content's SHA-256 for an inventory.
+type Hashed = (usize, Option<Finding>, Option<Vec<u8>>);
 
 /// One content to read: a file, or a WIM blob shared by several jobs.
 struct Unit {
-    jobs: Vec<usize>,
-    algorithms: Vec<Algorithm>,
+    /// The first job, whose path is read, and the others sharing its content.
+    first: usize,
+    others: Vec<usize>,
+    algorithms: &'static [Algorithm],
 }
 
-/// Group jobs into content units (one per shared blob), and units into groups read in order by
-/// one worker (a solid run of a WIM, read in offset order so each solid chunk is decompressed
-/// once). Groups come largest first, so long reads start early and small ones fill in at the
-/// end.
-fn content_groups(jobs: &[(Job, ContentId)], inventory: bool) -> Vec<Vec<Unit>> {
+impl Unit {
+    fn jobs(&self) -> impl Iterator<Item = usize> + '_ {
+        std::iter::once(self.first).chain(self.others.iter().copied())
+    }
+}
+
+/// Content units in the order the workers take them, and the groups one worker reads in
+/// order (a range of units each).
+struct Groups {
+    units: Vec<Unit>,
+    groups: Vec<std::ops::Range<usize>>,
+}
+
+/// Group jobs into content units (one per shared blob; one per file of an open folder), and
+/// units into groups read in order by one worker (a solid run of a WIM, read in offset order
+/// so each solid chunk is decompressed once). Groups come largest first, so long reads start
+/// early and small ones fill in at the end. No allocation per file of an open folder: there
+/// are tens of thousands.
+fn content_groups(jobs: &[(Job, Source)], inventory: bool) -> Groups {
+    let unit = |j: usize, job: &Job| Unit {
+        first: j,
+        others: Vec::new(),
+        algorithms: algorithms_for(job.expected.algorithm, inventory),
+    };
+    let mut files: Vec<(u64, Unit)> = Vec::new();
     let mut by_content: HashMap<[u8; 20], usize> = HashMap::new();
     let mut units: Vec<(ContentId, Unit, u64)> = Vec::new();
-    for (j, (job, cid)) in jobs.iter().enumerate() {
+    for (j, (job, source)) in jobs.iter().enumerate() {
+        let cid = match source {
+            Source::Open => {
+                files.push((job.size, unit(j, job)));
+                continue;
+            }
+            Source::Content(cid) => cid,
+        };
         if let Some(&u) = by_content.get(&cid.id) {
             let unit = &mut units[u].1;
-            unit.jobs.push(j);
+            unit.others.push(j);
             if !unit.algorithms.contains(&job.expected.algorithm) {
-                unit.algorithms.push(job.expected.algorithm);
+                // There are two algorithms: one more is both.
+                unit.algorithms = &[Algorithm::Sha1, Algorithm::Sha256];
             }
             continue;
         }
         by_content.insert(cid.id, units.len());
-        let unit = Unit {
-            jobs: vec![j],
-            algorithms: algorithms_for(job.expected.algorithm, inventory).to_vec(),
-        };
-        units.push((*cid, unit, job.size));
+        units.push((*cid, unit(j, job), job.size));
     }
-    let mut groups: HashMap<u64, Vec<(u64, Unit, u64)>> = HashMap::new();
+    let mut runs: HashMap<u64, Vec<(u64, Unit, u64)>> = HashMap::new();
     for (cid, unit, size) in units {
-        groups
-            .entry(cid.group)
+        runs.entry(cid.group)
             .or_default()
             .push((cid.offset, unit, size));
     }
-    let mut sized: Vec<(u64, Vec<Unit>)> = groups
+    let mut sized: Vec<(u64, Vec<Unit>)> = runs
         .into_values()
         .map(|mut members| {
             members.sort_by_key(|m| m.0);
@@ -1147,11 +1185,111 @@ fn content_groups(jobs: &[(Job, ContentId)], inventory: bool) -> Vec<Vec<Unit>> 
             (size, members.into_iter().map(|m| m.1).collect())
         })
         .collect();
-    sized.sort_by(|a, b| {
-        b.0.cmp(&a.0)
-            .then_with(|| a.1[0].jobs[0].cmp(&b.1[0].jobs[0]))
-    });
-    sized.into_iter().map(|g| g.1).collect()
+    sized.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1[0].first.cmp(&b.1[0].first)));
+    files.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.first.cmp(&b.1.first)));
+    // Runs and files merged, largest first.
+    let mut out = Groups {
+        units: Vec::with_capacity(jobs.len()),
+        groups: Vec::with_capacity(sized.len() + files.len()),
+    };
+    let mut runs = sized.into_iter().peekable();
+    let mut files = files.into_iter().peekable();
+    loop {
+        let run_first = match (runs.peek(), files.peek()) {
+            (None, None) => break,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (Some(r), Some(f)) => (r.0, f.1.first) > (f.0, r.1[0].first),
+        };
+        let start = out.units.len();
+        if run_first {
+            out.units.extend(runs.next().into_iter().flat_map(|r| r.1));
+        } else {
+            out.units.extend(files.next().map(|f| f.1));
+        }
+        out.groups.push(start..out.units.len());
+    }
+    out
+}
+
+/// One worker's share of the payloads hashed after the pass: it takes the next group of
+/// [`content_groups`] until none is left, and judges each content as it is hashed.
+struct Queue<'a, O> {
+    image: &'a Image,
+    codecs: &'a Codecs,
+    /// The open WinSxS folder, which [`Source::Open`] payloads are read through.
+    store: Option<&'a dyn OpenFolder>,
+    deferred: &'a [(Job, Source)],
+    groups: &'a Groups,
+    /// The next group to take, shared by the workers.
+    next: &'a AtomicUsize,
+    state: Option<&'a ServicingState>,
+    observe: &'a O,
+    progress: &'a Progress,
+    /// An inventory is being made: every payload's SHA-256 and verdict are kept.
+    inventory: bool,
+    out: Vec<Hashed>,
+    /// Content bytes hashed.
+    bytes: u64,
+}
+
+impl<O: Fn(&Finding)> Queue<'_, O> {
+    /// Judge every job sharing a content hashed to `digests`; keep what the report needs.
+    fn settle(&mut self, unit: &Unit, digests: &Digests) {
+        let sha256 = self.inventory.then(|| sha256_of(digests)).flatten();
+        // Bytes count once per content, on its first path.
+        self.bytes += digests.bytes;
+        let mut bytes = digests.bytes;
+        for j in unit.jobs() {
+            let f = judge(&self.deferred[j].0, digests, self.state, self.observe);
+            self.progress.step(1, std::mem::take(&mut bytes));
+            // A payload that matches and goes in no inventory leaves nothing: most of them.
+            if f.is_some() || self.inventory {
+                self.out.push((j, f, sha256.clone()));
+            }
+        }
+    }
+}
+
+impl<'a, O: Fn(&Finding)> lanes::Feed<'a> for Queue<'a, O> {
+    fn next(&mut self) -> Option<lanes::Next<'a>> {
+        loop {
+            let groups = self.groups;
+            let range = groups
+                .groups
+                .get(self.next.fetch_add(1, Ordering::Relaxed))?;
+            let group = &groups.units[range.clone()];
+            // A file of a directory tree: streamed in a lane.
+            if let ([unit], Some(store)) = (group, self.store) {
+                let (job, source) = &self.deferred[unit.first];
+                if *source == Source::Open {
+                    let below: Vec<&str> = job.below.iter().map(String::as_str).collect();
+                    return Some(lanes::Next {
+                        key: unit.first,
+                        algorithms: unit.algorithms,
+                        reader: store.open(&below, job.size),
+                    });
+                }
+            }
+            // Content of an archive: read here, in order.
+            for unit in group {
+                let job = &self.deferred[unit.first].0;
+                let parts = job.source_path(self.image);
+                let digests = digest_path(self.image, self.codecs, &parts, unit.algorithms);
+                self.settle(unit, &digests);
+            }
+        }
+    }
+
+    fn done(&mut self, key: usize, digests: Digests) {
+        // Lanes stream only units of one job.
+        let unit = Unit {
+            first: key,
+            others: Vec::new(),
+            algorithms: &[],
+        };
+        self.settle(&unit, &digests);
+    }
 }
 
 /// The digests of one file's content, or why there are none.

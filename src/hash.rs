@@ -1,5 +1,8 @@
 //! Streaming digests of payloads: SHA-256 for component manifests, SHA-1 for legacy Win32
-//! assemblies. `sha2`/`sha1` 0.11 detect SHA-NI at run time and match OpenSSL's speed.
+//! assemblies. `sha2`/`sha1` 0.11 detect SHA-NI at run time and match OpenSSL's speed for one
+//! stream; SHA-256 goes through [`sxs_sha256x`], which hashes one stream with `sha2`'s block
+//! function and lets the audit interleave several payloads' streams on one core
+//! ([`Hashers::sha256_stream`]).
 
 use sha1::Digest as _;
 
@@ -31,7 +34,7 @@ impl Digest {
 
 /// One content hashed with each of the algorithms asked for, at once.
 pub struct Hashers {
-    sha256: Option<sha2::Sha256>,
+    sha256: Option<sxs_sha256x::Sha256>,
     sha1: Option<sha1::Sha1>,
 }
 
@@ -48,7 +51,7 @@ impl Hashers {
         Hashers {
             sha256: algorithms
                 .contains(&Algorithm::Sha256)
-                .then(sha2::Sha256::new),
+                .then(sxs_sha256x::Sha256::new),
             sha1: algorithms.contains(&Algorithm::Sha1).then(sha1::Sha1::new),
         }
     }
@@ -58,6 +61,18 @@ impl Hashers {
         if let Some(h) = &mut self.sha256 {
             h.update(data);
         }
+        self.update_others(data);
+    }
+
+    /// The SHA-256 stream, for a caller that feeds it together with other payloads' streams
+    /// ([`sxs_sha256x::update_together`]) and gives every other digest the same bytes with
+    /// [`Hashers::update_others`].
+    pub fn sha256_stream(&mut self) -> Option<&mut sxs_sha256x::Sha256> {
+        self.sha256.as_mut()
+    }
+
+    /// Feed bytes to each digest but SHA-256 ([`Hashers::sha256_stream`]).
+    pub fn update_others(&mut self, data: &[u8]) {
         if let Some(h) = &mut self.sha1 {
             h.update(data);
         }

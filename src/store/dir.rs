@@ -7,7 +7,7 @@
 
 use std::cell::RefCell;
 use std::fs::File;
-use std::io::{self, Read};
+use std::io;
 use std::path::PathBuf;
 
 use sxs_iobuf::AlignedBuf;
@@ -100,15 +100,7 @@ fn read_file(mut file: File, size: u64, sink: &mut Sink<'_>) -> io::Result<ReadI
         loop {
             // Fill the buffer fully (or to EOF) so that the first chunk carries the header.
             let want = usize::try_from(left).map_or(buf.len(), |l| l.min(buf.len()));
-            let mut filled = 0;
-            while filled < want {
-                match file.read(&mut buf[filled..want]) {
-                    Ok(0) => break,
-                    Ok(n) => filled += n,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) => return Err(e),
-                }
-            }
+            let filled = super::fill(&mut file, &mut buf[..want])?;
             if filled == 0 {
                 return Ok(ReadInfo::default());
             }
@@ -139,7 +131,7 @@ fn read_file(mut file: File, size: u64, sink: &mut Sink<'_>) -> io::Result<ReadI
 #[cfg(unix)]
 mod unix {
     use std::fs::File;
-    use std::io;
+    use std::io::{self, Read};
     use std::os::fd::OwnedFd;
     use std::path::Path;
     use std::sync::Arc;
@@ -203,6 +195,20 @@ mod unix {
             })
         }
 
+        /// Open a file seen to be a regular file. NOFOLLOW: a link put in its place since must
+        /// not be followed out of the image.
+        fn open_file(&self, path: &[&str]) -> io::Result<File> {
+            let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+            let open = |full: &str| Ok(openat(&*self.base, full, flags, Mode::empty())?);
+            let Some(fd) = self.resolve(path, open)? else {
+                return Err(io::Error::new(
+                    io::ErrorKind::NotFound,
+                    "a folder on the way is gone",
+                ));
+            };
+            Ok(File::from(fd))
+        }
+
         /// `statat` without following a link; `None` when absent (or a file on the way).
         fn stat(&self, path: &str) -> io::Result<Option<Stat>> {
             match statat(&*self.base, path, AtFlags::SYMLINK_NOFOLLOW) {
@@ -236,17 +242,11 @@ mod unix {
         }
 
         fn read(&self, path: &[&str], size: u64, sink: &mut Sink<'_>) -> io::Result<ReadInfo> {
-            // NOFOLLOW: the entry was seen to be a regular file, and a link put in its place
-            // since must not be followed out of the image.
-            let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-            let open = |full: &str| Ok(openat(&*self.base, full, flags, Mode::empty())?);
-            let Some(fd) = self.resolve(path, open)? else {
-                return Err(io::Error::new(
-                    io::ErrorKind::NotFound,
-                    "a folder on the way is gone",
-                ));
-            };
-            read_file(File::from(fd), size, sink)
+            read_file(self.open_file(path)?, size, sink)
+        }
+
+        fn open(&self, path: &[&str], size: u64) -> io::Result<Box<dyn Read + Send>> {
+            Ok(Box::new(self.open_file(path)?.take(size)))
         }
 
         fn folder(&self, listed: &DirEntry) -> Option<Box<dyn OpenFolder>> {

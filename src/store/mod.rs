@@ -121,6 +121,10 @@ pub trait OpenFolder: Send + Sync {
     ///
     /// [`entry`]: OpenFolder::entry
     fn read(&self, path: &[&str], size: u64, sink: &mut Sink<'_>) -> io::Result<ReadInfo>;
+    /// Open the file at `path` to be read in chunks by the caller, under the same conditions
+    /// as [`OpenFolder::read`], and failing as it would; the reader ends after `size` bytes.
+    /// For callers that read several files at once ([`fill`] a buffer from each in turn).
+    fn open(&self, path: &[&str], size: u64) -> io::Result<Box<dyn io::Read + Send>>;
     /// The folder `listed` inside this one, open in the same way, as a listing of this folder
     /// gave it; `None` unless it was listed as a [`EntryKind::Dir`]. The source trusts the
     /// listing rather than checking again (on Unix this costs no system call), so `listed`
@@ -172,6 +176,22 @@ fn split_index(path: &Path) -> (PathBuf, Option<u32>) {
         }
     }
     (path.to_path_buf(), None)
+}
+
+/// Read from `reader` until `buf` is full or the reader ends; the bytes read. A short count
+/// means the end: whoever sniffs a header finds it in the first buffer, and whoever reads
+/// block by block gets whole blocks until the last.
+pub fn fill(reader: &mut dyn io::Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match reader.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
 }
 
 /// Find `name` in a listing, exactly first, then ignoring ASCII case.
