@@ -261,6 +261,32 @@ fn hashing(c: &mut Criterion) {
             b.iter(|| black_box(hash::digest(alg, black_box(&data))))
         });
     }
+    // The same 64 MiB as 1 to 4 streams hashed side by side, fed 128 KiB of each at a time
+    // as the audit's lanes feed them (crates/sha256x): the throughput is of all streams.
+    for streams in 1..=sxs_sha256x::LANES {
+        g.bench_function(format!("sha256x_{streams}_streams_64MiB"), |b| {
+            b.iter(|| {
+                let part = SIZE / streams;
+                let mut hashers = vec![sxs_sha256x::Sha256::new(); streams];
+                for at in (0..part).step_by(128 * 1024) {
+                    let end = (at + 128 * 1024).min(part);
+                    let mut data: Vec<&[u8]> = (0..streams)
+                        .map(|s| &data[s * part + at..s * part + end])
+                        .collect();
+                    let mut refs: Vec<&mut sxs_sha256x::Sha256> = hashers.iter_mut().collect();
+                    while data.iter().any(|d| !d.is_empty()) {
+                        sxs_sha256x::update_together(&mut refs, &mut data);
+                    }
+                }
+                black_box(
+                    hashers
+                        .into_iter()
+                        .map(|h| h.finalize())
+                        .collect::<Vec<_>>(),
+                )
+            })
+        });
+    }
     g.finish();
 }
 
