@@ -8,9 +8,9 @@
 //! (`audit/lanes.rs`: that is what brought the audit below the one-stream-per-thread read-and-hash
 //! loop, session 8). A content a source stores once for several paths (a WIM blob) is hashed
 //! once, a solid run in offset order. Until session 7 payloads were hashed inside the first
-//! pass, one at a time, which held no list of them; the list now held costs about 1 KB a
-//! payload (120 MB peak for the 73,724 payloads of the full-scale bench image), grows with
-//! their number and never with their size. Findings are sorted at the end, so every report
+//! pass, one at a time, which held no list of them; the list now held costs under 1 KB a
+//! payload (103 MiB peak for the 73,724 payloads of the full-scale bench image, against 44 MiB
+//! before), grows with their number and never with their size. Findings are sorted at the end, so every report
 //! is byte-identical whatever the thread count.
 //!
 //! Only the root file `WinSxS\<keyform>\<name>` is compared with the manifest digest: the
@@ -141,7 +141,6 @@ struct Job {
     file: String,
     /// Components below `WinSxS`, as stored: the component folder, then the file's.
     below: Vec<String>,
-    path: String,
     size: u64,
     expected: Expected,
 }
@@ -170,7 +169,6 @@ impl Found<'_> {
             component: self.component.to_string(),
             file: self.file.to_string(),
             below,
-            path: component_path(self.folder, self.names),
             size: self.size,
             expected: self.expected.clone(),
         }
@@ -192,13 +190,18 @@ impl Job {
             kind: fault.kind,
             component: self.component.clone(),
             file: Some(self.file.clone()),
-            path: self.path.clone(),
+            path: self.path(),
             algorithm: Some(self.expected.algorithm),
             expected: Some(self.expected.value.clone()),
             actual: fault.actual,
             detail: fault.detail,
             waived: None,
         }
+    }
+
+    /// The report path, as stored (built only for a finding or an inventory record).
+    fn path(&self) -> String {
+        component_path(&self.below[0], &self.below[1..])
     }
 
     /// Path components from the source root.
@@ -450,7 +453,7 @@ pub fn run(image: &Image, codecs: &Codecs, opts: &Options) -> Result<Audit> {
         progress.add(deferred.len() as u64);
         let groups = content_groups(&deferred, opts.inventory);
         let next = AtomicUsize::new(0);
-        let (bytes, mut results): (Vec<u64>, Vec<Vec<Hashed>>) = (0..rayon::current_num_threads())
+        let (bytes, results): (Vec<u64>, Vec<Vec<Hashed>>) = (0..rayon::current_num_threads())
             .into_par_iter()
             .map(|_| {
                 let mut queue = Queue {
@@ -472,7 +475,7 @@ pub fn run(image: &Image, codecs: &Codecs, opts: &Options) -> Result<Audit> {
             })
             .unzip();
         hashed += bytes.iter().sum::<u64>();
-        let mut results: Vec<Hashed> = results.drain(..).flatten().collect();
+        let mut results: Vec<Hashed> = results.into_iter().flatten().collect();
         // In job order, whichever worker hashed what: the same report whatever the threads.
         results.sort_by_key(|r| r.0);
         let mut jobs = deferred.into_iter().enumerate();
@@ -616,8 +619,8 @@ impl Inventory {
         rec.files.insert(
             job.file.to_ascii_lowercase(),
             FileRecord {
+                path: job.path(),
                 name: job.file,
-                path: job.path,
                 content,
                 verdict,
             },
@@ -1130,8 +1133,8 @@ impl Unit {
     }
 }
 
-/// Content units in the order the workers take them, and the groups one worker reads in
-/// order (a range of units each).
+/// Content units, and the groups one worker reads in order (a range of units each), in the
+/// order the workers take them.
 struct Groups {
     units: Vec<Unit>,
     groups: Vec<std::ops::Range<usize>>,
@@ -1148,19 +1151,22 @@ fn content_groups(jobs: &[(Job, Source)], inventory: bool) -> Groups {
         others: Vec::new(),
         algorithms: algorithms_for(job.expected.algorithm, inventory),
     };
-    let mut files: Vec<(u64, Unit)> = Vec::new();
+    let mut units: Vec<Unit> = Vec::with_capacity(jobs.len());
+    // Size, first job and units of each group, in no order yet.
+    let mut groups: Vec<(u64, usize, std::ops::Range<usize>)> = Vec::new();
     let mut by_content: HashMap<[u8; 20], usize> = HashMap::new();
-    let mut units: Vec<(ContentId, Unit, u64)> = Vec::new();
+    let mut shared: Vec<(ContentId, Unit, u64)> = Vec::new();
     for (j, (job, source)) in jobs.iter().enumerate() {
         let cid = match source {
             Source::Open => {
-                files.push((job.size, unit(j, job)));
+                groups.push((job.size, j, units.len()..units.len() + 1));
+                units.push(unit(j, job));
                 continue;
             }
             Source::Content(cid) => cid,
         };
         if let Some(&u) = by_content.get(&cid.id) {
-            let unit = &mut units[u].1;
+            let unit = &mut shared[u].1;
             unit.others.push(j);
             if !unit.algorithms.contains(&job.expected.algorithm) {
                 // There are two algorithms: one more is both.
@@ -1168,48 +1174,27 @@ fn content_groups(jobs: &[(Job, Source)], inventory: bool) -> Groups {
             }
             continue;
         }
-        by_content.insert(cid.id, units.len());
-        units.push((*cid, unit(j, job), job.size));
+        by_content.insert(cid.id, shared.len());
+        shared.push((*cid, unit(j, job), job.size));
     }
     let mut runs: HashMap<u64, Vec<(u64, Unit, u64)>> = HashMap::new();
-    for (cid, unit, size) in units {
+    for (cid, unit, size) in shared {
         runs.entry(cid.group)
             .or_default()
             .push((cid.offset, unit, size));
     }
-    let mut sized: Vec<(u64, Vec<Unit>)> = runs
-        .into_values()
-        .map(|mut members| {
-            members.sort_by_key(|m| m.0);
-            let size = members.iter().map(|m| m.2).sum();
-            (size, members.into_iter().map(|m| m.1).collect())
-        })
-        .collect();
-    sized.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1[0].first.cmp(&b.1[0].first)));
-    files.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.first.cmp(&b.1.first)));
-    // Runs and files merged, largest first.
-    let mut out = Groups {
-        units: Vec::with_capacity(jobs.len()),
-        groups: Vec::with_capacity(sized.len() + files.len()),
-    };
-    let mut runs = sized.into_iter().peekable();
-    let mut files = files.into_iter().peekable();
-    loop {
-        let run_first = match (runs.peek(), files.peek()) {
-            (None, None) => break,
-            (Some(_), None) => true,
-            (None, Some(_)) => false,
-            (Some(r), Some(f)) => (r.0, f.1.first) > (f.0, r.1[0].first),
-        };
-        let start = out.units.len();
-        if run_first {
-            out.units.extend(runs.next().into_iter().flat_map(|r| r.1));
-        } else {
-            out.units.extend(files.next().map(|f| f.1));
-        }
-        out.groups.push(start..out.units.len());
+    for mut members in runs.into_values() {
+        members.sort_by_key(|m| m.0);
+        let size = members.iter().map(|m| m.2).sum();
+        let start = units.len();
+        units.extend(members.into_iter().map(|m| m.1));
+        groups.push((size, units[start].first, start..units.len()));
     }
-    out
+    groups.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    Groups {
+        units,
+        groups: groups.into_iter().map(|g| g.2).collect(),
+    }
 }
 
 /// One worker's share of the payloads hashed after the pass: it takes the next group of
@@ -1235,12 +1220,12 @@ struct Queue<'a, O> {
 
 impl<O: Fn(&Finding)> Queue<'_, O> {
     /// Judge every job sharing a content hashed to `digests`; keep what the report needs.
-    fn settle(&mut self, unit: &Unit, digests: &Digests) {
+    fn settle(&mut self, jobs: impl Iterator<Item = usize>, digests: &Digests) {
         let sha256 = self.inventory.then(|| sha256_of(digests)).flatten();
         // Bytes count once per content, on its first path.
         self.bytes += digests.bytes;
         let mut bytes = digests.bytes;
-        for j in unit.jobs() {
+        for j in jobs {
             let f = judge(&self.deferred[j].0, digests, self.state, self.observe);
             self.progress.step(1, std::mem::take(&mut bytes));
             // A payload that matches and goes in no inventory leaves nothing: most of them.
@@ -1276,19 +1261,14 @@ impl<'a, O: Fn(&Finding)> lanes::Feed<'a> for Queue<'a, O> {
                 let job = &self.deferred[unit.first].0;
                 let parts = job.source_path(self.image);
                 let digests = digest_path(self.image, self.codecs, &parts, unit.algorithms);
-                self.settle(unit, &digests);
+                self.settle(unit.jobs(), &digests);
             }
         }
     }
 
     fn done(&mut self, key: usize, digests: Digests) {
         // Lanes stream only units of one job.
-        let unit = Unit {
-            first: key,
-            others: Vec::new(),
-            algorithms: &[],
-        };
-        self.settle(&unit, &digests);
+        self.settle(std::iter::once(key), &digests);
     }
 }
 
