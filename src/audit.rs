@@ -409,8 +409,10 @@ pub fn run(image: &Image, codecs: &Codecs, opts: &Options) -> Result<Audit> {
     };
     let mut findings = Vec::new();
     let mut notes = Vec::new();
-    // Every payload of a directory tree is here: sized once, not doubled as it fills.
-    let mut deferred = Vec::with_capacity(planned.iter().map(|p| p.deferred.len()).sum());
+    let mut deferred = Deferred::with_capacity(
+        planned.len(),
+        planned.iter().map(|p| p.deferred.len()).sum(),
+    );
     let mut inventory = opts.inventory.then(Inventory::default);
     let mut hashed = 0u64;
     for (p, m) in planned.into_iter().zip(&manifests) {
@@ -434,8 +436,8 @@ pub fn run(image: &Image, codecs: &Codecs, opts: &Options) -> Result<Audit> {
                     },
                 );
             }
-            for (job, verdict, sha256) in p.records {
-                inv.record(job, verdict, sha256);
+            for (job, verdict, sha256) in &p.records {
+                inv.record(job, *verdict, sha256.clone());
             }
         }
         totals.manifests_compressed += p.compressed as u64;
@@ -444,7 +446,7 @@ pub fn run(image: &Image, codecs: &Codecs, opts: &Options) -> Result<Audit> {
         hashed += p.bytes;
         findings.extend(p.findings);
         notes.extend(p.notes);
-        deferred.extend(p.deferred);
+        deferred.push(p.deferred);
     }
 
     // The payloads: on every worker, several at once, largest first; a content stored once
@@ -478,16 +480,14 @@ pub fn run(image: &Image, codecs: &Codecs, opts: &Options) -> Result<Audit> {
         let mut results: Vec<Hashed> = results.into_iter().flatten().collect();
         // In job order, whichever worker hashed what: the same report whatever the threads.
         results.sort_by_key(|r| r.0);
-        let mut jobs = deferred.into_iter().enumerate();
         for (j, f, sha256) in results {
             if let Some(inv) = inventory.as_mut() {
-                // Each job has at most one result, and they come in job order.
-                if let Some((_, (job, _))) = jobs.find(|(k, _)| *k == j) {
-                    inv.record(job, f.as_ref().map(|f| f.kind), sha256);
-                }
+                inv.record(&deferred.get(j).0, f.as_ref().map(|f| f.kind), sha256);
             }
             findings.extend(f);
         }
+        // Tens of thousands of jobs, each a few allocations: freed while the report is made.
+        drop_in_background((deferred, groups));
     }
     progress.finish();
     drop_in_background(servicing.state.take());
@@ -611,7 +611,7 @@ fn judge(
 
 impl Inventory {
     /// Record a hashed payload (its verdict and content), replacing what planning recorded.
-    fn record(&mut self, job: Job, verdict: Option<Kind>, content: Option<Vec<u8>>) {
+    fn record(&mut self, job: &Job, verdict: Option<Kind>, content: Option<Vec<u8>>) {
         let rec = self
             .components
             .entry(job.component.to_ascii_lowercase())
@@ -620,7 +620,7 @@ impl Inventory {
             job.file.to_ascii_lowercase(),
             FileRecord {
                 path: job.path(),
-                name: job.file,
+                name: job.file.clone(),
                 content,
                 verdict,
             },
@@ -1133,34 +1133,41 @@ impl Unit {
     }
 }
 
-/// Content units, and the groups one worker reads in order (a range of units each), in the
-/// order the workers take them.
-struct Groups {
-    units: Vec<Unit>,
-    groups: Vec<std::ops::Range<usize>>,
+/// What one worker takes at a time.
+enum Group {
+    /// A file of a directory tree (its job), streamed in a lane.
+    File(usize),
+    /// Content units read in order: a range of [`Groups::units`].
+    Units(std::ops::Range<usize>),
 }
 
-/// Group jobs into content units (one per shared blob; one per file of an open folder), and
-/// units into groups read in order by one worker (a solid run of a WIM, read in offset order
-/// so each solid chunk is decompressed once). Groups come largest first, so long reads start
-/// early and small ones fill in at the end. No allocation per file of an open folder: there
-/// are tens of thousands.
-fn content_groups(jobs: &[(Job, Source)], inventory: bool) -> Groups {
+/// Content units stored once for several paths, and what the workers take, in the order they
+/// take it.
+struct Groups {
+    units: Vec<Unit>,
+    /// Each group with its size and first job, the order's keys.
+    order: Vec<(u64, usize, Group)>,
+}
+
+/// Group jobs into what the workers take: a file of an open folder on its own (no unit made:
+/// there are tens of thousands, and this runs between the passes), and content units (one
+/// per shared blob) in groups read in order by one worker (a solid run of a WIM, read in
+/// offset order so each solid chunk is decompressed once). Groups come largest first, so long
+/// reads start early and small ones fill in at the end.
+fn content_groups(jobs: &Deferred, inventory: bool) -> Groups {
     let unit = |j: usize, job: &Job| Unit {
         first: j,
         others: Vec::new(),
         algorithms: algorithms_for(job.expected.algorithm, inventory),
     };
-    let mut units: Vec<Unit> = Vec::with_capacity(jobs.len());
-    // Size, first job and units of each group, in no order yet.
-    let mut groups: Vec<(u64, usize, std::ops::Range<usize>)> = Vec::new();
+    let mut units: Vec<Unit> = Vec::new();
+    let mut order: Vec<(u64, usize, Group)> = Vec::with_capacity(jobs.len());
     let mut by_content: HashMap<[u8; 20], usize> = HashMap::new();
     let mut shared: Vec<(ContentId, Unit, u64)> = Vec::new();
     for (j, (job, source)) in jobs.iter().enumerate() {
         let cid = match source {
             Source::Open => {
-                groups.push((job.size, j, units.len()..units.len() + 1));
-                units.push(unit(j, job));
+                order.push((job.size, j, Group::File(j)));
                 continue;
             }
             Source::Content(cid) => cid,
@@ -1188,12 +1195,53 @@ fn content_groups(jobs: &[(Job, Source)], inventory: bool) -> Groups {
         let size = members.iter().map(|m| m.2).sum();
         let start = units.len();
         units.extend(members.into_iter().map(|m| m.1));
-        groups.push((size, units[start].first, start..units.len()));
+        order.push((size, units[start].first, Group::Units(start..units.len())));
     }
-    groups.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
-    Groups {
-        units,
-        groups: groups.into_iter().map(|g| g.2).collect(),
+    // Each group has its own first job, so the order is total.
+    order.par_sort_unstable_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    Groups { units, order }
+}
+
+/// The payloads hashed after the pass ([`Planned::deferred`]), left in the lists they were
+/// planned into and numbered in planning order: moving tens of thousands of jobs into one
+/// list was serial work between the passes.
+struct Deferred {
+    lists: Vec<Vec<(Job, Source)>>,
+    /// Where each job is: its list, and its place in that list.
+    at: Vec<(u32, u32)>,
+}
+
+impl Deferred {
+    fn with_capacity(lists: usize, jobs: usize) -> Self {
+        Deferred {
+            lists: Vec::with_capacity(lists),
+            at: Vec::with_capacity(jobs),
+        }
+    }
+
+    fn push(&mut self, list: Vec<(Job, Source)>) {
+        let l = self.lists.len() as u32;
+        self.at.extend((0..list.len() as u32).map(|i| (l, i)));
+        self.lists.push(list);
+    }
+
+    fn len(&self) -> usize {
+        self.at.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.at.is_empty()
+    }
+
+    /// Job `j` in planning order.
+    fn get(&self, j: usize) -> &(Job, Source) {
+        let (l, i) = self.at[j];
+        &self.lists[l as usize][i as usize]
+    }
+
+    /// Every job, in planning order.
+    fn iter(&self) -> impl Iterator<Item = &(Job, Source)> {
+        self.lists.iter().flatten()
     }
 }
 
@@ -1204,7 +1252,7 @@ struct Queue<'a, O> {
     codecs: &'a Codecs,
     /// The open WinSxS folder, which [`Source::Open`] payloads are read through.
     store: Option<&'a dyn OpenFolder>,
-    deferred: &'a [(Job, Source)],
+    deferred: &'a Deferred,
     groups: &'a Groups,
     /// The next group to take, shared by the workers.
     next: &'a AtomicUsize,
@@ -1226,7 +1274,7 @@ impl<O: Fn(&Finding)> Queue<'_, O> {
         self.bytes += digests.bytes;
         let mut bytes = digests.bytes;
         for j in jobs {
-            let f = judge(&self.deferred[j].0, digests, self.state, self.observe);
+            let f = judge(&self.deferred.get(j).0, digests, self.state, self.observe);
             self.progress.step(1, std::mem::take(&mut bytes));
             // A payload that matches and goes in no inventory leaves nothing: most of them.
             if f.is_some() || self.inventory {
@@ -1240,25 +1288,29 @@ impl<'a, O: Fn(&Finding)> lanes::Feed<'a> for Queue<'a, O> {
     fn next(&mut self) -> Option<lanes::Next<'a>> {
         loop {
             let groups = self.groups;
-            let range = groups
-                .groups
+            let (_, _, group) = groups
+                .order
                 .get(self.next.fetch_add(1, Ordering::Relaxed))?;
-            let group = &groups.units[range.clone()];
-            // A file of a directory tree: streamed in a lane.
-            if let ([unit], Some(store)) = (group, self.store) {
-                let (job, source) = &self.deferred[unit.first];
-                if *source == Source::Open {
+            let range = match group {
+                Group::File(j) => {
+                    let job = &self.deferred.get(*j).0;
                     let below: Vec<&str> = job.below.iter().map(String::as_str).collect();
+                    let reader = match self.store {
+                        Some(store) => store.open(&below, job.size),
+                        // Only a source with an open folder gives files of one.
+                        None => Err(std::io::Error::other("no open folder")),
+                    };
                     return Some(lanes::Next {
-                        key: unit.first,
-                        algorithms: unit.algorithms,
-                        reader: store.open(&below, job.size),
+                        key: *j,
+                        algorithms: algorithms_for(job.expected.algorithm, self.inventory),
+                        reader,
                     });
                 }
-            }
+                Group::Units(range) => range.clone(),
+            };
             // Content of an archive: read here, in order.
-            for unit in group {
-                let job = &self.deferred[unit.first].0;
+            for unit in &groups.units[range] {
+                let job = &self.deferred.get(unit.first).0;
                 let parts = job.source_path(self.image);
                 let digests = digest_path(self.image, self.codecs, &parts, unit.algorithms);
                 self.settle(unit.jobs(), &digests);

@@ -121,9 +121,14 @@ pub trait OpenFolder: Send + Sync {
     ///
     /// [`entry`]: OpenFolder::entry
     fn read(&self, path: &[&str], size: u64, sink: &mut Sink<'_>) -> io::Result<ReadInfo>;
-    /// Open the file at `path` to be read in chunks by the caller, under the same conditions
-    /// as [`OpenFolder::read`], and failing as it would; the reader ends after `size` bytes.
-    /// For callers that read several files at once ([`fill`] a buffer from each in turn).
+    /// Open the file at `path` to be read in chunks by the caller, failing as
+    /// [`OpenFolder::read`] would; the reader ends after `size` bytes. For callers that read
+    /// several files at once ([`fill`] a buffer from each in turn), after [`entry`] of this
+    /// folder, or of a folder [`folder`] gave from it, found the file: the folders on the way
+    /// were checked then and are not checked again (the last name still is never followed).
+    ///
+    /// [`entry`]: OpenFolder::entry
+    /// [`folder`]: OpenFolder::folder
     fn open(&self, path: &[&str], size: u64) -> io::Result<Box<dyn io::Read + Send>>;
     /// The folder `listed` inside this one, open in the same way, as a listing of this folder
     /// gave it; `None` unless it was listed as a [`EntryKind::Dir`]. The source trusts the
