@@ -10,7 +10,7 @@
 #           Default: ${TMPDIR:-/tmp}/sxsaudit-bench-SCALE. Full scale needs ~5.5 GB of disk.
 # Environment: PLAIN=1 builds the image with plain manifests and payloads (`demo --plain`),
 #   SCALE (default full), OUT (default bench-results/compare.json), REPEAT (default
-#   3: each timing is the best of REPEAT runs), THREADS_MAX (default 2), WIM=0 to skip the WIM
+#   3: each timing is the best of REPEAT rounds, every command run once a round), THREADS_MAX (default 2), WIM=0 to skip the WIM
 #   part, SXSAUDIT (the binary; default: built with `cargo build --release` in this checkout).
 set -euo pipefail
 
@@ -81,33 +81,41 @@ fi
 cat "$WS"/Manifests/*.manifest > /dev/null 2>&1 || find "$WS/Manifests" -type f -exec cat {} + > /dev/null
 
 # --- timing ------------------------------------------------------------------------------
-# run NAME CMD...: best wall time of REPEAT runs into T_NAME, the least CPU time (user+sys,
-# all processes) into C_NAME, the largest peak RSS (KiB) of any one process into M_NAME, the
-# exit status into RC_NAME. Runs under bash -c so pipelines and xargs work; time -v reports the
-# largest waited-for descendant's maximum RSS. CPU time is reported beside wall time because
-# the machine is shared: other jobs stretch wall time, hardly CPU time.
-run() {
+# The figures are timed in rounds: each round runs every command once, in the order below,
+# and each figure is the best (and the median) of its REPEAT runs. The machine is shared and
+# its speed drifts within minutes; running each command's runs in one block let a slow phase
+# fall on one figure and not on the one it is compared with, so a ratio moved by a tenth from
+# one run of the script to the next. Interleaved, every figure sees the same phases.
+#
+# once NAME CMD...: one run, appended to $WORK/NAME.runs as "wall cpu rss exit", where cpu is
+# user+sys of all processes and rss the largest peak RSS (KiB) of any one process. Runs under
+# bash -c so pipelines and xargs work; time -v reports the largest waited-for descendant's
+# maximum RSS. CPU time is reported beside wall time because other jobs on the machine
+# stretch wall time, hardly CPU time.
+once() {
     local name=$1; shift
-    local best= bestc= bestm=0 rc=0 i t0 t1 t c m med
-    local times=()
-    for ((i = 0; i < REPEAT; i++)); do
-        t0=$(date +%s.%N)
-        set +e
-        /usr/bin/time -v -o "$WORK/$name.time" bash -c "$*" > "$WORK/$name.out" 2> "$WORK/$name.err"
-        rc=$?
-        set -e
-        t1=$(date +%s.%N)
-        t=$(echo "$t1 - $t0" | bc -l)
-        times+=("$t")
-        c=$(awk -F': ' '/User time|System time/ {s += $2} END {print s}' "$WORK/$name.time")
-        m=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$WORK/$name.time")
-        if [ -z "$best" ] || [ "$(echo "$t < $best" | bc -l)" = 1 ]; then best=$t; fi
-        if [ -z "$bestc" ] || [ "$(echo "$c < $bestc" | bc -l)" = 1 ]; then bestc=$c; fi
-        [ "${m:-0}" -gt "$bestm" ] && bestm=$m
-    done
-    # The median beside the best: on a shared machine the best says what the code can do,
-    # the median how far the machine's mood moves it.
-    med=$(printf '%s\n' "${times[@]}" | sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}')
+    local t0 t1 rc c m
+    t0=$(date +%s.%N)
+    set +e
+    /usr/bin/time -v -o "$WORK/$name.time" bash -c "$*" > "$WORK/$name.out" 2> "$WORK/$name.err"
+    rc=$?
+    set -e
+    t1=$(date +%s.%N)
+    c=$(awk -F': ' '/User time|System time/ {s += $2} END {print s}' "$WORK/$name.time")
+    m=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$WORK/$name.time")
+    echo "$(echo "$t1 - $t0" | bc -l) $c ${m:-0} $rc" >> "$WORK/$name.runs"
+}
+# summarize NAME: the best wall time into T_NAME and the median into MED_NAME (on a shared
+# machine the best says what the code can do, the median how far the machine's mood moves
+# it), the least CPU time into C_NAME, the largest peak RSS into M_NAME, the last exit status
+# into RC_NAME.
+summarize() {
+    local name=$1 best med bestc bestm rc
+    best=$(awk '{print $1}' "$WORK/$name.runs" | sort -g | head -1)
+    med=$(awk '{print $1}' "$WORK/$name.runs" | sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}')
+    bestc=$(awk '{print $2}' "$WORK/$name.runs" | sort -g | head -1)
+    bestm=$(awk '{print $3}' "$WORK/$name.runs" | sort -g | tail -1)
+    rc=$(awk '{print $4}' "$WORK/$name.runs" | tail -1)
     printf -v "T_$name" '%.3f' "$best"
     printf -v "MED_$name" '%.3f' "$med"
     printf -v "C_$name" '%.2f' "$bestc"
@@ -117,27 +125,47 @@ run() {
 }
 ratio() { echo "scale=3; $1 / $2" | bc -l | sed 's/^\./0./'; }
 
-LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
-echo "timings (best of $REPEAT, warm cache; load average $LOAD0 on $(nproc) cores):"
-run audit_t1 "'$SXSAUDIT' audit '$DIR' --threads 1 --quiet --no-progress"
-run audit_t2 "'$SXSAUDIT' audit '$DIR' --threads $P --quiet --no-progress"
-[ "$RC_audit_t2" = 0 ] || { cat "$WORK/audit_t2.err" >&2; die "the audit of a clean image exited $RC_audit_t2"; }
+FIGURES=(audit_t1 audit_t2 audit_quick hashloop hashloop_lanes read_floor xargs_cat xargs_sha256sum xargs_openssl)
+declare -A CMD
+CMD[audit_t1]="'$SXSAUDIT' audit '$DIR' --threads 1 --quiet --no-progress"
+CMD[audit_t2]="'$SXSAUDIT' audit '$DIR' --threads $P --quiet --no-progress"
 # The manifest stage: a quick audit reads, decodes and parses every manifest, checks its
 # keyform, lists its component folder and finds every payload, but reads no payload.
-run audit_quick "'$SXSAUDIT' audit '$DIR' --threads $P --quick --quiet --no-progress"
+CMD[audit_quick]="'$SXSAUDIT' audit '$DIR' --threads $P --quick --quiet --no-progress"
 # The same payload list through the minimal read-and-hash loop, same threads.
-run hashloop "cd '$WS' && '$HASHLOOP' '$WORK/payloads' $P"
+CMD[hashloop]="cd '$WS' && '$HASHLOOP' '$WORK/payloads' $P"
 # The same loop with the audit's hasher: several files a worker, their SHA-256 streams
 # interleaved (crates/sha256x). What the audit adds to reading and hashing is measured
 # against this one; the plain loop above is the floor issue 7 names.
-run hashloop_lanes "cd '$WS' && '$HASHLOOP' '$WORK/payloads' $P --lanes"
+CMD[hashloop_lanes]="cd '$WS' && '$HASHLOOP' '$WORK/payloads' $P --lanes"
 # The I/O floor: every payload read, nothing hashed, by the same loop into the same
 # page-aligned buffers. `xargs cat` is shown beside it: cat maps a fresh, misaligned buffer for
 # every file, so it also times page faults and the slow misaligned copy (crates/iobuf).
-run read_floor "cd '$WS' && '$HASHLOOP' '$WORK/payloads' $P --read-only"
-run xargs_cat "cd '$WS' && xargs -0 -P$P -n 256 cat < '$WORK/payloads' > /dev/null"
-run xargs_sha256sum "cd '$WS' && xargs -0 -P$P -n 256 sha256sum < '$WORK/payloads' > /dev/null"
-run xargs_openssl "cd '$WS' && xargs -0 -P$P -n 256 openssl dgst -sha256 < '$WORK/payloads' > /dev/null"
+CMD[read_floor]="cd '$WS' && '$HASHLOOP' '$WORK/payloads' $P --read-only"
+CMD[xargs_cat]="cd '$WS' && xargs -0 -P$P -n 256 cat < '$WORK/payloads' > /dev/null"
+CMD[xargs_sha256sum]="cd '$WS' && xargs -0 -P$P -n 256 sha256sum < '$WORK/payloads' > /dev/null"
+CMD[xargs_openssl]="cd '$WS' && xargs -0 -P$P -n 256 openssl dgst -sha256 < '$WORK/payloads' > /dev/null"
+
+# rounds NAME...: REPEAT rounds of the commands CMD[NAME], then their figures. The first
+# audit of a clean image must exit 0, or nothing after it means anything.
+rounds() {
+    local name round rc
+    for name in "$@"; do rm -f "$WORK/$name.runs"; done
+    for ((round = 0; round < REPEAT; round++)); do
+        for name in "$@"; do
+            once "$name" "${CMD[$name]}"
+            if [ "$round" = 0 ] && [ "$name" = audit_t2 ]; then
+                rc=$(awk '{print $4}' "$WORK/audit_t2.runs")
+                [ "$rc" = 0 ] || { cat "$WORK/audit_t2.err" >&2; die "the audit of a clean image exited $rc"; }
+            fi
+        done
+    done
+    for name in "$@"; do summarize "$name"; done
+}
+
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
+echo "timings (best of $REPEAT rounds, each running every command once; warm cache; load average $LOAD0 on $(nproc) cores):"
+rounds "${FIGURES[@]}"
 
 # The hash floor: OpenSSL's one-core SHA-256 over 256 KiB buffers in memory (the same SHA-NI
 # code path as sha2 0.11 within a few percent; `cargo bench --bench stages -- hash` gives
@@ -175,10 +203,15 @@ if [ "$WIM" = 1 ] && command -v wimlib-imagex >/dev/null; then
         echo "  skipped: sxsaudit cannot read WIM yet ($(head -c 200 "$WORK/wimprobe.err"))"
         WIM_STATUS="skipped: sxsaudit cannot read WIM yet"
     else
-        run wim_sxsaudit "'$SXSAUDIT' audit '$WIMFILE' --threads $P --quiet --no-progress"
+        CMD[wim_sxsaudit]="'$SXSAUDIT' audit '$WIMFILE' --threads $P --quiet --no-progress"
+        CMD[wimlib_verify]="wimlib-imagex verify '$WIMFILE'"
+        rounds wim_sxsaudit wimlib_verify
         WIM_STATUS="measured (sxsaudit exit $RC_wim_sxsaudit)"
     fi
-    run wimlib_verify "wimlib-imagex verify '$WIMFILE'"
+    if [ -z "${T_wimlib_verify:-}" ]; then
+        CMD[wimlib_verify]="wimlib-imagex verify '$WIMFILE'"
+        rounds wimlib_verify
+    fi
 elif [ "$WIM" = 1 ]; then
     echo "  skipped: wimlib-imagex not installed"
     WIM_STATUS="skipped: wimlib-imagex not installed"
@@ -229,7 +262,7 @@ cat > "$OUT" <<EOF
   "machine": {"cpu": "$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)", "cores": $(nproc), "sha_ni": $(grep -q sha_ni /proc/cpuinfo && echo true || echo false), "mem_kib": $(awk '/MemTotal/ {print $2}' /proc/meminfo)},
   "sxsaudit": {"binary": "$SXSAUDIT", "version": "$("$SXSAUDIT" --version | awk '{print $2}')", "git": "$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$REPO" diff --quiet HEAD -- src 2>/dev/null || echo -dirty)"},
   "image": {"dir": "$DIR", "scale": "$SCALE", "manifests_compressed": $NDCM, "manifests": $NMANIFESTS, "payloads": $NFILES, "payload_bytes": $BYTES},
-  "method": {"repeat": $REPEAT, "statistic": "min wall time (and the median, in median_seconds)", "cache": "warm", "threads": $P, "xargs": "-0 -P$P -n 256", "read_floor": "examples/hashloop --read-only: rayon, read() into page-aligned 256 KiB buffers", "hash_floor": "openssl speed -evp sha256 -bytes 262144 -seconds 3, one core"},
+  "method": {"repeat": $REPEAT, "statistic": "min wall time (and the median, in median_seconds) of REPEAT rounds, each round running every command once in turn", "cache": "warm", "threads": $P, "xargs": "-0 -P$P -n 256", "read_floor": "examples/hashloop --read-only: rayon, read() into page-aligned 256 KiB buffers", "hash_floor": "openssl speed -evp sha256 -bytes 262144 -seconds 3, one core"},
   "seconds": {
     "audit_1_thread": $T_audit_t1,
     "audit_${P}_threads": $T_audit_t2,
