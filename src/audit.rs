@@ -1,17 +1,19 @@
 //! The audit: every manifest of the store against the payloads it names.
 //!
-//! Two parallel passes. In the first, each rayon worker takes a few manifests, reads each,
-//! decodes it if compressed, parses it, checks it against its keyform and resolves each
-//! `<file>` in its component folder (case-insensitively); the servicing state (the hives)
-//! loads beside it. In the second, the payloads found are hashed, largest first, each worker
-//! keeping several open at once so that their SHA-256 streams interleave on its core
-//! (`audit/lanes.rs`: that is what brought the audit below the one-stream-per-thread read-and-hash
-//! loop, session 8). A content a source stores once for several paths (a WIM blob) is hashed
-//! once, a solid run in offset order. Until session 7 payloads were hashed inside the first
-//! pass, one at a time, which held no list of them; the list now held costs under 1 KB a
-//! payload (103 MiB peak for the 73,724 payloads of the full-scale bench image, against 44 MiB
-//! before), grows with their number and never with their size. Findings are sorted at the end, so every report
-//! is byte-identical whatever the thread count.
+//! Each worker hashes several payloads at once, so that their SHA-256 streams interleave on
+//! its core (`audit/lanes.rs`: that is what brought the audit below the one-stream-per-thread
+//! read-and-hash loop, session 8), in two parallel passes. In the first, each rayon worker
+//! takes a few manifests, reads each, decodes it if compressed, parses it, checks it against
+//! its keyform and resolves each `<file>` in its component folder (case-insensitively), and
+//! its lanes hash the payloads found there while it plans the next few (`PlanFeed`); the
+//! servicing state (the hives) loads beside it. The second hashes what was kept for it:
+//! payloads of `LARGE_GROUP` (1 MiB) or more, largest first, so that none is left to the
+//! end, and contents a source stores once for several paths (a WIM blob), once each, a solid
+//! run in offset order. Only those are held between the passes: 50 MiB peak for the
+//! full-scale bench image's 73,724 payloads, against 103 MiB when every payload found was
+//! (under 1 KB each). Memory grows with the number of payloads, never with their size.
+//! Findings are sorted at the end, so every report is byte-identical whatever the thread
+//! count.
 //!
 //! Only the root file `WinSxS\<keyform>\<name>` is compared with the manifest digest: the
 //! `f\`, `r\` and `n\` folders of a component hold update differentials (formats.md §3.4), and
@@ -137,6 +139,9 @@ impl Audit {
 /// A payload, owned: one hashed after the pass (a WIM blob shared by several paths), or one
 /// whose finding or inventory record outlives its manifest.
 struct Job {
+    /// Its place in the report's order: its manifest's, then its own among that manifest's
+    /// payloads hashed apart from it ([`Planned::deferred`]).
+    key: JobKey,
     component: String,
     file: String,
     /// Components below `WinSxS`, as stored: the component folder, then the file's.
@@ -166,6 +171,8 @@ impl Found<'_> {
         below.push(self.folder.to_string());
         below.extend(self.names.iter().map(|n| n.to_string()));
         Job {
+            // Given when the manifest's plan is taken apart (`PlanFeed::plan`).
+            key: (0, 0),
             component: self.component.to_string(),
             file: self.file.to_string(),
             below,
@@ -248,9 +255,10 @@ struct Planned {
     files: u64,
     /// SHA-256 of the decoded manifest.
     manifest_sha256: Option<Vec<u8>>,
-    /// Payloads hashed after the pass ([`run`]): those found in the open WinSxS folder,
-    /// several at once on each worker, and those whose content the source stores once for
-    /// several paths (WIM blobs), once per content.
+    /// Payloads hashed apart from the manifest ([`run`]): those found in the open WinSxS
+    /// folder, several at once on each worker, and those whose content the source stores
+    /// once for several paths (WIM blobs), once per content. [`PlanFeed`] takes the smaller
+    /// ones of an open folder out, to hash them at once; the rest wait for the second pass.
     deferred: Vec<(Job, Source)>,
     /// Hashed payloads with their verdict and SHA-256, for an inventory.
     records: Vec<(Job, Option<Kind>, Option<Vec<u8>>)>,
@@ -344,7 +352,7 @@ pub fn run(image: &Image, codecs: &Codecs, opts: &Options) -> Result<Audit> {
     // Held open for the whole audit where the source can: each manifest, and each payload,
     // is then looked up and read by its name below WinSxS, not by its whole path.
     let store = image.source.open_folder(&image.winsxs()).ok().flatten();
-    let (manifests, mut planned) = rayon::scope(|scope| {
+    let (manifests, mut planned, mut early, early_bytes) = rayon::scope(|scope| {
         scope.spawn(|_| {
             let _ = loaded.set(crate::store::servicing::load(image));
         });
@@ -361,29 +369,45 @@ pub fn run(image: &Image, codecs: &Codecs, opts: &Options) -> Result<Audit> {
             }),
         };
         progress.add(manifests.len() as u64);
-        let progress = &progress;
-        // The first pass: each worker takes a manifest and plans it; payloads found are
-        // hashed in the second.
-        // Rayon splits a range only while it has splits left or a half is stolen; the last
-        // range a worker holds unsplit (a quarter of the store with 2 threads) could leave the
-        // other worker idle at the end. Ranges of a few manifests let it steal to the last.
-        let planned: Vec<Planned> = manifests
-            .par_iter()
-            .with_max_len(MANIFESTS_PER_TASK)
-            // Each task reads its manifests into one buffer: a fresh allocation of each made the
-            // allocator consolidate its free lists every time.
-            .map_init(Vec::new, |buf, m| {
-                let mut p = plan_manifest(image, codecs, &manifests_at, &folders, m, buf);
-                codec::trim(buf);
-                if let Some(l) = loaded.get() {
-                    finish(&mut p, l.state.as_ref(), &observe);
-                }
-                progress.step(1, p.bytes);
-                p
+        // The first pass: each worker plans a few manifests at a time, and hashes the
+        // payloads they name that are found in an open folder and under LARGE_GROUP while it
+        // plans the next ones; the rest are hashed in the second pass.
+        let next = AtomicUsize::new(0);
+        let shared = PlanShared {
+            image,
+            codecs,
+            manifests: &manifests,
+            at: &manifests_at,
+            folders: &folders,
+            next: &next,
+            loaded: &loaded,
+            observe: &observe,
+            progress: &progress,
+        };
+        let workers: Vec<PlanFeed<'_, '_, _>> = (0..rayon::current_num_threads())
+            .into_par_iter()
+            .map(|_| {
+                let mut feed = PlanFeed::new(&shared);
+                lanes::run(codecs, &mut feed);
+                feed
             })
             .collect();
+        let mut slots: Vec<Option<Planned>> = Vec::with_capacity(manifests.len());
+        slots.resize_with(manifests.len(), || None);
+        let mut early = Vec::new();
+        let mut early_bytes = 0;
+        for w in workers {
+            for (i, p) in w.planned {
+                slots[i] = Some(p);
+            }
+            early.extend(w.out);
+            early_bytes += w.bytes;
+        }
         drop_in_background(folders);
-        Ok::<_, crate::error::Error>((manifests, planned))
+        // Every manifest was claimed by one worker, which planned it; one that was not would
+        // be an empty plan here, never another manifest's.
+        let planned: Vec<Planned> = slots.into_iter().map(Option::unwrap_or_default).collect();
+        Ok::<_, crate::error::Error>((manifests, planned, early, early_bytes))
     })?;
     let mut servicing = loaded.into_inner().unwrap_or_default();
     let state = servicing.state.as_ref();
@@ -393,6 +417,14 @@ pub fn run(image: &Image, codecs: &Codecs, opts: &Options) -> Result<Audit> {
         || {
             for p in planned.iter_mut().filter(|p| !p.finished) {
                 finish(p, state, &observe);
+            }
+            for f in early.iter_mut().filter(|h| h.pending) {
+                if let Some(f) = f.finding.as_mut() {
+                    if let Some(s) = state {
+                        with_owners(f, s);
+                    }
+                    observe(f);
+                }
             }
         },
         || {
@@ -414,7 +446,7 @@ pub fn run(image: &Image, codecs: &Codecs, opts: &Options) -> Result<Audit> {
         planned.iter().map(|p| p.deferred.len()).sum(),
     );
     let mut inventory = opts.inventory.then(Inventory::default);
-    let mut hashed = 0u64;
+    let mut hashed = early_bytes;
     for (p, m) in planned.into_iter().zip(&manifests) {
         if let Some(inv) = inventory.as_mut() {
             let keyform = m.name[..m.name.len() - ".manifest".len()].to_string();
@@ -436,8 +468,14 @@ pub fn run(image: &Image, codecs: &Codecs, opts: &Options) -> Result<Audit> {
                     },
                 );
             }
-            for (job, verdict, sha256) in &p.records {
-                inv.record(job, *verdict, sha256.clone());
+            for (job, verdict, sha256) in p.records {
+                let path = job.path();
+                let record = Record {
+                    component: job.component,
+                    file: job.file,
+                    path,
+                };
+                inv.record(record, verdict, sha256);
             }
         }
         totals.manifests_compressed += p.compressed as u64;
@@ -449,13 +487,14 @@ pub fn run(image: &Image, codecs: &Codecs, opts: &Options) -> Result<Audit> {
         deferred.push(p.deferred);
     }
 
-    // The payloads: on every worker, several at once, largest first; a content stored once
-    // for several paths (WIM blobs) once, a solid run in offset order.
+    // The rest of the payloads: on every worker, several at once, largest first; a content
+    // stored once for several paths (WIM blobs) once, a solid run in offset order.
+    let mut results = early;
     if !deferred.is_empty() {
         progress.add(deferred.len() as u64);
         let groups = content_groups(&deferred, opts.inventory);
         let next = AtomicUsize::new(0);
-        let (bytes, results): (Vec<u64>, Vec<Vec<Hashed>>) = (0..rayon::current_num_threads())
+        let (bytes, late): (Vec<u64>, Vec<Vec<Hashed>>) = (0..rayon::current_num_threads())
             .into_par_iter()
             .map(|_| {
                 let mut queue = Queue {
@@ -477,17 +516,16 @@ pub fn run(image: &Image, codecs: &Codecs, opts: &Options) -> Result<Audit> {
             })
             .unzip();
         hashed += bytes.iter().sum::<u64>();
-        let mut results: Vec<Hashed> = results.into_iter().flatten().collect();
-        // In job order, whichever worker hashed what: the same report whatever the threads.
-        results.sort_by_key(|r| r.0);
-        for (j, f, sha256) in results {
-            if let Some(inv) = inventory.as_mut() {
-                inv.record(&deferred.get(j).0, f.as_ref().map(|f| f.kind), sha256);
-            }
-            findings.extend(f);
-        }
-        // Tens of thousands of jobs, each a few allocations: freed while the report is made.
+        results.extend(late.into_iter().flatten());
         drop_in_background((deferred, groups));
+    }
+    // In job order, whichever worker hashed what: the same report whatever the threads.
+    results.sort_by_key(|h| h.key);
+    for h in results {
+        if let (Some(inv), Some(record)) = (inventory.as_mut(), h.record) {
+            inv.record(record, h.finding.as_ref().map(|f| f.kind), h.sha256);
+        }
+        findings.extend(h.finding);
     }
     progress.finish();
     drop_in_background(servicing.state.take());
@@ -594,24 +632,50 @@ fn sha256_of(d: &Digests) -> Option<Vec<u8>> {
         .map(<[u8]>::to_vec)
 }
 
-/// The finding for one payload, with its owning packages, announced to the observer.
-fn judge(
+/// Judge one job whose content hashed to `digests`, and keep what the report needs of it:
+/// its finding (with its owning packages, announced to the observer), and for an inventory
+/// its record and `sha256`. `loaded` is `None` while the hives are still loading; a finding
+/// is then owned and announced after the pass ([`Hashed::pending`]).
+fn settle_job(
     job: &Job,
-    d: &Digests,
-    state: Option<&ServicingState>,
+    digests: &Digests,
+    loaded: Option<Option<&ServicingState>>,
     observe: &impl Fn(&Finding),
-) -> Option<Finding> {
-    let mut f = verdict(job, d)?;
-    if let Some(s) = state {
-        with_owners(&mut f, s);
+    inventory: bool,
+    sha256: &Option<Vec<u8>>,
+) -> Option<Hashed> {
+    let mut finding = verdict(job, digests);
+    let pending = finding.is_some() && loaded.is_none();
+    if let (Some(f), Some(state)) = (finding.as_mut(), loaded) {
+        if let Some(s) = state {
+            with_owners(f, s);
+        }
+        observe(f);
     }
-    observe(&f);
-    Some(f)
+    // A payload that matches and goes in no inventory leaves nothing: most of them.
+    (finding.is_some() || inventory).then(|| Hashed {
+        key: job.key,
+        finding,
+        pending,
+        sha256: sha256.clone(),
+        record: inventory.then(|| Record {
+            component: job.component.clone(),
+            file: job.file.clone(),
+            path: job.path(),
+        }),
+    })
+}
+
+/// Who a payload recorded in an inventory is.
+struct Record {
+    component: String,
+    file: String,
+    path: String,
 }
 
 impl Inventory {
     /// Record a hashed payload (its verdict and content), replacing what planning recorded.
-    fn record(&mut self, job: &Job, verdict: Option<Kind>, content: Option<Vec<u8>>) {
+    fn record(&mut self, job: Record, verdict: Option<Kind>, content: Option<Vec<u8>>) {
         let rec = self
             .components
             .entry(job.component.to_ascii_lowercase())
@@ -619,8 +683,8 @@ impl Inventory {
         rec.files.insert(
             job.file.to_ascii_lowercase(),
             FileRecord {
-                path: job.path(),
-                name: job.file.clone(),
+                path: job.path,
+                name: job.file,
                 content,
                 verdict,
             },
@@ -1040,9 +1104,9 @@ fn plan_manifest(
     out
 }
 
-/// Hash one payload found while its manifest is planned: after the pass where it was found
-/// in the open component folder, or where the source stores its content once for several
-/// paths ([`Planned::deferred`]); at once, by its path, otherwise.
+/// Hash one payload found while its manifest is planned: apart from it where it was found in
+/// the open component folder, or where the source stores its content once for several paths
+/// ([`Planned::deferred`]); at once, by its path, otherwise.
 fn hash_payload(
     image: &Image,
     codecs: &Codecs,
@@ -1115,9 +1179,21 @@ fn component_path<S: AsRef<str>>(folder: &str, names: &[S]) -> String {
     store_path(&parts)
 }
 
-/// A payload hashed after the pass that the report needs: its job, its finding, and its
-/// content's SHA-256 for an inventory.
-type Hashed = (usize, Option<Finding>, Option<Vec<u8>>);
+/// A job's place in the report's order: its manifest, then its place among that manifest's
+/// payloads hashed apart from it.
+type JobKey = (u32, u32);
+
+/// A payload hashed apart from its manifest that the report needs ([`settle_job`]).
+struct Hashed {
+    key: JobKey,
+    finding: Option<Finding>,
+    /// Hashed before the hives were loaded: the finding gets its owners, and is announced,
+    /// after the pass.
+    pending: bool,
+    /// For an inventory: the content's SHA-256, and whose it is.
+    sha256: Option<Vec<u8>>,
+    record: Option<Record>,
+}
 
 /// One content to read: a file, or a WIM blob shared by several jobs.
 struct Unit {
@@ -1149,9 +1225,10 @@ struct Groups {
     order: Vec<(u64, usize, Group)>,
 }
 
-/// Size from which a group is taken before the others, largest first: one left to the end
-/// would keep a core busy on its own (a 50 MiB payload, 30 ms), while one under this size
-/// takes under a millisecond.
+/// Size from which a payload waits for the second pass, where the largest are taken first:
+/// one hashed last would keep a core busy on its own (a 50 MiB payload, 30 ms), while one
+/// under this size takes under a millisecond, so those are hashed as they are found
+/// ([`PlanFeed`]). In the second pass, likewise, groups of this size come first.
 const LARGE_GROUP: u64 = 1 << 20;
 
 /// Group jobs into what the workers take: a file of an open folder on its own (no unit made:
@@ -1282,12 +1359,11 @@ impl<O: Fn(&Finding)> Queue<'_, O> {
         self.bytes += digests.bytes;
         let mut bytes = digests.bytes;
         for j in jobs {
-            let f = judge(&self.deferred.get(j).0, digests, self.state, self.observe);
+            let job = &self.deferred.get(j).0;
+            let state = Some(self.state);
+            let kept = settle_job(job, digests, state, self.observe, self.inventory, &sha256);
             self.progress.step(1, std::mem::take(&mut bytes));
-            // A payload that matches and goes in no inventory leaves nothing: most of them.
-            if f.is_some() || self.inventory {
-                self.out.push((j, f, sha256.clone()));
-            }
+            self.out.extend(kept);
         }
     }
 }
@@ -1329,6 +1405,137 @@ impl<'a, O: Fn(&Finding)> lanes::Feed<'a> for Queue<'a, O> {
     fn done(&mut self, key: usize, digests: Digests) {
         // Lanes stream only units of one job.
         self.settle(std::iter::once(key), &digests);
+    }
+}
+
+/// What the workers of the first pass share: the manifests, and the next one to take.
+struct PlanShared<'a, O> {
+    image: &'a Image,
+    codecs: &'a Codecs,
+    manifests: &'a [DirEntry],
+    at: &'a Manifests<'a>,
+    folders: &'a HashMap<String, DirEntry>,
+    /// The next manifest to take.
+    next: &'a AtomicUsize,
+    loaded: &'a OnceLock<crate::store::servicing::Loaded>,
+    observe: &'a O,
+    progress: &'a Progress,
+}
+
+/// One worker of the first pass: a [`lanes::Feed`] that plans a few manifests whenever it has
+/// no payload left to give, so each worker's lanes hash the payloads of the manifests it has
+/// just planned (their folders and names still in the caches) while the manifests are
+/// being planned, not after. Payloads of LARGE_GROUP or more, and contents a source stores
+/// once for several paths, stay in their plans for the second pass.
+struct PlanFeed<'s, 'a, O> {
+    shared: &'s PlanShared<'a, O>,
+    /// Each manifest's bytes are read into this one buffer: a fresh allocation for each made
+    /// the allocator consolidate its free lists every time.
+    buf: Vec<u8>,
+    /// Payloads found and not yet given to a lane.
+    queue: std::collections::VecDeque<Job>,
+    /// The payloads in the lanes, by the number they were given under.
+    in_lanes: Vec<(usize, Job)>,
+    given: usize,
+    /// What this worker planned, by manifest index.
+    planned: Vec<(usize, Planned)>,
+    out: Vec<Hashed>,
+    /// Content bytes hashed.
+    bytes: u64,
+}
+
+impl<'s, 'a, O: Fn(&Finding)> PlanFeed<'s, 'a, O> {
+    fn new(shared: &'s PlanShared<'a, O>) -> Self {
+        PlanFeed {
+            shared,
+            buf: Vec::new(),
+            queue: Default::default(),
+            in_lanes: Vec::with_capacity(lanes::LANES),
+            given: 0,
+            planned: Vec::new(),
+            out: Vec::new(),
+            bytes: 0,
+        }
+    }
+
+    /// Plan the next few manifests; `false` when none is left.
+    fn plan(&mut self) -> bool {
+        let sh = self.shared;
+        let first = sh.next.fetch_add(MANIFESTS_PER_TASK, Ordering::Relaxed);
+        if first >= sh.manifests.len() {
+            return false;
+        }
+        let end = (first + MANIFESTS_PER_TASK).min(sh.manifests.len());
+        for (i, m) in sh.manifests.iter().enumerate().take(end).skip(first) {
+            let mut p = plan_manifest(sh.image, sh.codecs, sh.at, sh.folders, m, &mut self.buf);
+            codec::trim(&mut self.buf);
+            if let Some(l) = sh.loaded.get() {
+                finish(&mut p, l.state.as_ref(), sh.observe);
+            }
+            sh.progress.step(1, p.bytes);
+            let found = std::mem::take(&mut p.deferred);
+            for (k, (mut job, source)) in found.into_iter().enumerate() {
+                job.key = (i as u32, k as u32);
+                if source == Source::Open && job.size < LARGE_GROUP && sh.at.store.is_some() {
+                    sh.progress.add(1);
+                    self.queue.push_back(job);
+                } else {
+                    p.deferred.push((job, source));
+                }
+            }
+            self.planned.push((i, p));
+        }
+        true
+    }
+}
+
+impl<'s, 'a, O: Fn(&Finding)> lanes::Feed<'a> for PlanFeed<'s, 'a, O> {
+    fn next(&mut self) -> Option<lanes::Next<'a>> {
+        loop {
+            // Only a source with an open folder queues payloads (`plan`).
+            if let Some((job, store)) = self
+                .shared
+                .at
+                .store
+                .and_then(|s| Some((self.queue.pop_front()?, s)))
+            {
+                let below: Vec<&str> = job.below.iter().map(String::as_str).collect();
+                let reader = store.open(&below, job.size);
+                let algorithms = algorithms_for(job.expected.algorithm, self.inventory());
+                let key = self.given;
+                self.given += 1;
+                self.in_lanes.push((key, job));
+                return Some(lanes::Next {
+                    key,
+                    algorithms,
+                    reader,
+                });
+            }
+            if !self.plan() {
+                return None;
+            }
+        }
+    }
+
+    fn done(&mut self, key: usize, digests: Digests) {
+        let Some(at) = self.in_lanes.iter().position(|(k, _)| *k == key) else {
+            return;
+        };
+        let (_, job) = self.in_lanes.swap_remove(at);
+        let sh = self.shared;
+        let inventory = self.inventory();
+        let sha256 = inventory.then(|| sha256_of(&digests)).flatten();
+        self.bytes += digests.bytes;
+        let loaded = sh.loaded.get().map(|l| l.state.as_ref());
+        let kept = settle_job(&job, &digests, loaded, sh.observe, inventory, &sha256);
+        sh.progress.step(1, digests.bytes);
+        self.out.extend(kept);
+    }
+}
+
+impl<O> PlanFeed<'_, '_, O> {
+    fn inventory(&self) -> bool {
+        self.shared.at.hashing.as_ref().is_some_and(|h| h.inventory)
     }
 }
 
@@ -1480,6 +1687,7 @@ mod tests {
 
     fn job(size: u64, algorithm: Algorithm) -> Job {
         Job {
+            key: (0, 0),
             component: "c".into(),
             file: format!("f{size}"),
             below: vec!["c".into(), format!("f{size}")],
