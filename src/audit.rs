@@ -136,8 +136,9 @@ impl Audit {
     }
 }
 
-/// A payload, owned: one hashed after the pass (a WIM blob shared by several paths), or one
-/// whose finding or inventory record outlives its manifest.
+/// A payload, owned: one hashed apart from its manifest's plan (by the worker's lanes, or
+/// after the pass: a large one, a WIM blob shared by several paths), or one whose finding or
+/// inventory record outlives its manifest.
 struct Job {
     /// Its place in the report's order: its manifest's, then its own among that manifest's
     /// payloads hashed apart from it ([`Planned::deferred`]).
@@ -151,7 +152,7 @@ struct Job {
 }
 
 /// A payload found, borrowed from its manifest while that is planned, and made into the
-/// owned [`Job`] that is hashed after the pass.
+/// owned [`Job`] that is hashed apart from it.
 struct Found<'a> {
     component: &'a str,
     file: &'a str,
@@ -235,7 +236,7 @@ struct Hashing {
     inventory: bool,
 }
 
-/// How a payload hashed after the pass is read.
+/// How a payload hashed apart from its manifest's plan is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Source {
     /// By its names below WinSxS in the open WinSxS folder: a directory tree, which shares

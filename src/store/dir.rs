@@ -201,8 +201,8 @@ mod unix {
         }
 
         /// [`Folder::open_file`] for a file whose folders on the way were checked when it was
-        /// found ([`OpenFolder::open`]): the second pass of an audit opens tens of thousands,
-        /// and checking each one's component folder again was 40% of its `statat` calls.
+        /// found ([`OpenFolder::open`]): an audit opens tens of thousands this way, and
+        /// checking each one's component folder again was 40% of its `statat` calls.
         fn open_found(&self, path: &[&str]) -> io::Result<File> {
             if path.is_empty() || !path.iter().all(|n| is_plain_name(n)) {
                 return Err(gone());
