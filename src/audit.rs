@@ -212,6 +212,16 @@ impl Job {
         component_path(&self.below[0], &self.below[1..])
     }
 
+    /// This payload, found in the open folder `store`, for a lane ([`lanes::Next`]).
+    fn lane<'a>(&self, store: &dyn OpenFolder, key: usize, inventory: bool) -> lanes::Next<'a> {
+        let below: Vec<&str> = self.below.iter().map(String::as_str).collect();
+        lanes::Next {
+            key,
+            algorithms: algorithms_for(self.expected.algorithm, inventory),
+            reader: store.open(&below, self.size),
+        }
+    }
+
     /// Path components from the source root.
     fn source_path<'a>(&'a self, image: &'a Image) -> Vec<&'a str> {
         let mut p = image.winsxs();
@@ -442,10 +452,7 @@ pub fn run(image: &Image, codecs: &Codecs, opts: &Options) -> Result<Audit> {
     };
     let mut findings = Vec::new();
     let mut notes = Vec::new();
-    let mut deferred = Deferred::with_capacity(
-        planned.len(),
-        planned.iter().map(|p| p.deferred.len()).sum(),
-    );
+    let mut deferred = Vec::with_capacity(planned.iter().map(|p| p.deferred.len()).sum());
     let mut inventory = opts.inventory.then(Inventory::default);
     let mut hashed = early_bytes;
     for (p, m) in planned.into_iter().zip(&manifests) {
@@ -485,7 +492,7 @@ pub fn run(image: &Image, codecs: &Codecs, opts: &Options) -> Result<Audit> {
         hashed += p.bytes;
         findings.extend(p.findings);
         notes.extend(p.notes);
-        deferred.push(p.deferred);
+        deferred.extend(p.deferred);
     }
 
     // The rest of the payloads: on every worker, several at once, largest first; a content
@@ -518,6 +525,7 @@ pub fn run(image: &Image, codecs: &Codecs, opts: &Options) -> Result<Audit> {
             .unzip();
         hashed += bytes.iter().sum::<u64>();
         results.extend(late.into_iter().flatten());
+        // A WIM's payloads are all here, tens of thousands: freed while the report is made.
         drop_in_background((deferred, groups));
     }
     // In job order, whichever worker hashed what: the same report whatever the threads.
@@ -633,38 +641,47 @@ fn sha256_of(d: &Digests) -> Option<Vec<u8>> {
         .map(<[u8]>::to_vec)
 }
 
-/// Judge one job whose content hashed to `digests`, and keep what the report needs of it:
-/// its finding (with its owning packages, announced to the observer), and for an inventory
-/// its record and `sha256`. `loaded` is `None` while the hives are still loading; a finding
-/// is then owned and announced after the pass ([`Hashed::pending`]).
-fn settle_job(
-    job: &Job,
+/// Judge every job sharing one content hashed to `digests`, and keep in `out` what the report
+/// needs of each: its finding (with its owning packages, announced to the observer), and for
+/// an inventory its record and the content's SHA-256. `loaded` is `None` while the hives are
+/// still loading; a finding is then owned and announced after the pass ([`Hashed::pending`]).
+/// The content's bytes count once, on its first job.
+fn settle_content<'j>(
+    jobs: impl Iterator<Item = &'j Job>,
     digests: &Digests,
     loaded: Option<Option<&ServicingState>>,
     observe: &impl Fn(&Finding),
     inventory: bool,
-    sha256: &Option<Vec<u8>>,
-) -> Option<Hashed> {
-    let mut finding = verdict(job, digests);
-    let pending = finding.is_some() && loaded.is_none();
-    if let (Some(f), Some(state)) = (finding.as_mut(), loaded) {
-        if let Some(s) = state {
-            with_owners(f, s);
+    progress: &Progress,
+    out: &mut Vec<Hashed>,
+) {
+    let sha256 = inventory.then(|| sha256_of(digests)).flatten();
+    let mut bytes = digests.bytes;
+    for job in jobs {
+        progress.step(1, std::mem::take(&mut bytes));
+        let mut finding = verdict(job, digests);
+        let pending = finding.is_some() && loaded.is_none();
+        if let (Some(f), Some(state)) = (finding.as_mut(), loaded) {
+            if let Some(s) = state {
+                with_owners(f, s);
+            }
+            observe(f);
         }
-        observe(f);
+        // A payload that matches and goes in no inventory leaves nothing: most of them.
+        if finding.is_some() || inventory {
+            out.push(Hashed {
+                key: job.key,
+                finding,
+                pending,
+                sha256: sha256.clone(),
+                record: inventory.then(|| Record {
+                    component: job.component.clone(),
+                    file: job.file.clone(),
+                    path: job.path(),
+                }),
+            });
+        }
     }
-    // A payload that matches and goes in no inventory leaves nothing: most of them.
-    (finding.is_some() || inventory).then(|| Hashed {
-        key: job.key,
-        finding,
-        pending,
-        sha256: sha256.clone(),
-        record: inventory.then(|| Record {
-            component: job.component.clone(),
-            file: job.file.clone(),
-            path: job.path(),
-        }),
-    })
 }
 
 /// Who a payload recorded in an inventory is.
@@ -1184,7 +1201,7 @@ fn component_path<S: AsRef<str>>(folder: &str, names: &[S]) -> String {
 /// payloads hashed apart from it.
 type JobKey = (u32, u32);
 
-/// A payload hashed apart from its manifest that the report needs ([`settle_job`]).
+/// A payload hashed apart from its manifest that the report needs ([`settle_content`]).
 struct Hashed {
     key: JobKey,
     finding: Option<Finding>,
@@ -1237,7 +1254,7 @@ const LARGE_GROUP: u64 = 1 << 20;
 /// per shared blob) in groups read in order by one worker (a solid run of a WIM, read in
 /// offset order so each solid chunk is decompressed once). Large groups come first, largest
 /// first, so long reads start early and small ones fill in at the end.
-fn content_groups(jobs: &Deferred, inventory: bool) -> Groups {
+fn content_groups(jobs: &[(Job, Source)], inventory: bool) -> Groups {
     let unit = |j: usize, job: &Job| Unit {
         first: j,
         others: Vec::new(),
@@ -1288,49 +1305,6 @@ fn content_groups(jobs: &Deferred, inventory: bool) -> Groups {
     Groups { units, order }
 }
 
-/// The payloads hashed after the pass ([`Planned::deferred`]), left in the lists they were
-/// planned into and numbered in planning order: moving tens of thousands of jobs into one
-/// list was serial work between the passes.
-struct Deferred {
-    lists: Vec<Vec<(Job, Source)>>,
-    /// Where each job is: its list, and its place in that list.
-    at: Vec<(u32, u32)>,
-}
-
-impl Deferred {
-    fn with_capacity(lists: usize, jobs: usize) -> Self {
-        Deferred {
-            lists: Vec::with_capacity(lists),
-            at: Vec::with_capacity(jobs),
-        }
-    }
-
-    fn push(&mut self, list: Vec<(Job, Source)>) {
-        let l = self.lists.len() as u32;
-        self.at.extend((0..list.len() as u32).map(|i| (l, i)));
-        self.lists.push(list);
-    }
-
-    fn len(&self) -> usize {
-        self.at.len()
-    }
-
-    fn is_empty(&self) -> bool {
-        self.at.is_empty()
-    }
-
-    /// Job `j` in planning order.
-    fn get(&self, j: usize) -> &(Job, Source) {
-        let (l, i) = self.at[j];
-        &self.lists[l as usize][i as usize]
-    }
-
-    /// Every job, in planning order.
-    fn iter(&self) -> impl Iterator<Item = &(Job, Source)> {
-        self.lists.iter().flatten()
-    }
-}
-
 /// One worker's share of the payloads hashed after the pass: it takes the next group of
 /// [`content_groups`] until none is left, and judges each content as it is hashed.
 struct Queue<'a, O> {
@@ -1338,7 +1312,7 @@ struct Queue<'a, O> {
     codecs: &'a Codecs,
     /// The open WinSxS folder, which [`Source::Open`] payloads are read through.
     store: Option<&'a dyn OpenFolder>,
-    deferred: &'a Deferred,
+    deferred: &'a [(Job, Source)],
     groups: &'a Groups,
     /// The next group to take, shared by the workers.
     next: &'a AtomicUsize,
@@ -1355,17 +1329,17 @@ struct Queue<'a, O> {
 impl<O: Fn(&Finding)> Queue<'_, O> {
     /// Judge every job sharing a content hashed to `digests`; keep what the report needs.
     fn settle(&mut self, jobs: impl Iterator<Item = usize>, digests: &Digests) {
-        let sha256 = self.inventory.then(|| sha256_of(digests)).flatten();
-        // Bytes count once per content, on its first path.
         self.bytes += digests.bytes;
-        let mut bytes = digests.bytes;
-        for j in jobs {
-            let job = &self.deferred.get(j).0;
-            let state = Some(self.state);
-            let kept = settle_job(job, digests, state, self.observe, self.inventory, &sha256);
-            self.progress.step(1, std::mem::take(&mut bytes));
-            self.out.extend(kept);
-        }
+        let deferred = self.deferred;
+        settle_content(
+            jobs.map(|j| &deferred[j].0),
+            digests,
+            Some(self.state),
+            self.observe,
+            self.inventory,
+            self.progress,
+            &mut self.out,
+        );
     }
 }
 
@@ -1378,24 +1352,21 @@ impl<'a, O: Fn(&Finding)> lanes::Feed<'a> for Queue<'a, O> {
                 .get(self.next.fetch_add(1, Ordering::Relaxed))?;
             let range = match group {
                 Group::File(j) => {
-                    let job = &self.deferred.get(*j).0;
-                    let below: Vec<&str> = job.below.iter().map(String::as_str).collect();
-                    let reader = match self.store {
-                        Some(store) => store.open(&below, job.size),
+                    return Some(match self.store {
+                        Some(store) => self.deferred[*j].0.lane(store, *j, self.inventory),
                         // Only a source with an open folder gives files of one.
-                        None => Err(std::io::Error::other("no open folder")),
-                    };
-                    return Some(lanes::Next {
-                        key: *j,
-                        algorithms: algorithms_for(job.expected.algorithm, self.inventory),
-                        reader,
+                        None => lanes::Next {
+                            key: *j,
+                            algorithms: &[],
+                            reader: Err(std::io::Error::other("no open folder")),
+                        },
                     });
                 }
                 Group::Units(range) => range.clone(),
             };
             // Content of an archive: read here, in order.
             for unit in &groups.units[range] {
-                let job = &self.deferred.get(unit.first).0;
+                let job = &self.deferred[unit.first].0;
                 let parts = job.source_path(self.image);
                 let digests = digest_path(self.image, self.codecs, &parts, unit.algorithms);
                 self.settle(unit.jobs(), &digests);
@@ -1500,17 +1471,11 @@ impl<'s, 'a, O: Fn(&Finding)> lanes::Feed<'a> for PlanFeed<'s, 'a, O> {
                 .store
                 .and_then(|s| Some((self.queue.pop_front()?, s)))
             {
-                let below: Vec<&str> = job.below.iter().map(String::as_str).collect();
-                let reader = store.open(&below, job.size);
-                let algorithms = algorithms_for(job.expected.algorithm, self.inventory());
                 let key = self.given;
                 self.given += 1;
+                let next = job.lane(store, key, self.inventory());
                 self.in_lanes.push((key, job));
-                return Some(lanes::Next {
-                    key,
-                    algorithms,
-                    reader,
-                });
+                return Some(next);
             }
             if !self.plan() {
                 return None;
@@ -1524,13 +1489,16 @@ impl<'s, 'a, O: Fn(&Finding)> lanes::Feed<'a> for PlanFeed<'s, 'a, O> {
         };
         let (_, job) = self.in_lanes.swap_remove(at);
         let sh = self.shared;
-        let inventory = self.inventory();
-        let sha256 = inventory.then(|| sha256_of(&digests)).flatten();
         self.bytes += digests.bytes;
-        let loaded = sh.loaded.get().map(|l| l.state.as_ref());
-        let kept = settle_job(&job, &digests, loaded, sh.observe, inventory, &sha256);
-        sh.progress.step(1, digests.bytes);
-        self.out.extend(kept);
+        settle_content(
+            std::iter::once(&job),
+            &digests,
+            sh.loaded.get().map(|l| l.state.as_ref()),
+            sh.observe,
+            self.inventory(),
+            sh.progress,
+            &mut self.out,
+        );
     }
 }
 
@@ -1726,20 +1694,15 @@ mod tests {
     #[test]
     fn large_groups_go_first_by_size_and_the_rest_in_job_order() {
         const M: u64 = LARGE_GROUP;
-        let mut d = Deferred::with_capacity(2, 8);
-        d.push(vec![
+        let d = vec![
             (job(10, Algorithm::Sha256), Source::Open),
             (job(3 * M, Algorithm::Sha256), Source::Open),
             (job(M - 1, Algorithm::Sha256), Source::Open),
-        ]);
-        d.push(vec![
             (job(5, Algorithm::Sha256), Source::Open),
             (job(3 * M, Algorithm::Sha256), Source::Open),
             (job(7 * M, Algorithm::Sha256), Source::Open),
             (job(M, Algorithm::Sha256), Source::Open),
-        ]);
-        assert_eq!(d.len(), 7);
-        assert_eq!(d.get(5).0.size, 7 * M);
+        ];
         let g = content_groups(&d, false);
         let files: Vec<Vec<Vec<usize>>> = [5, 1, 4, 6, 0, 2, 3]
             .iter()
@@ -1751,15 +1714,14 @@ mod tests {
 
     #[test]
     fn shared_contents_are_read_once_and_solid_runs_in_offset_order() {
-        let mut d = Deferred::with_capacity(1, 6);
-        d.push(vec![
+        let d = vec![
             (job(100, Algorithm::Sha256), content(1, 50, 1)),
             (job(200, Algorithm::Sha1), content(1, 10, 2)),
             // The same content as job 0, under another path and algorithm.
             (job(100, Algorithm::Sha1), content(1, 50, 1)),
             (job(2 * LARGE_GROUP, Algorithm::Sha256), content(2, 0, 3)),
             (job(7, Algorithm::Sha256), Source::Open),
-        ]);
+        ];
         let g = content_groups(&d, false);
         assert_eq!(
             taken(&g),
