@@ -1595,13 +1595,8 @@ fn digest_into(
             bytes += plain.len() as u64;
         });
         if let Err(failure) = decoded {
-            let values = match failure {
-                codec::Failure::Unverifiable(why) => (Kind::Unverifiable, why),
-                // A payload that does not decode cannot have the promised content.
-                codec::Failure::Corrupt(why) => (Kind::HashMismatch, why),
-            };
             return Digests {
-                values: Err(values),
+                values: Err(undecodable(failure)),
                 container_ok: info.container_ok,
                 bytes,
             };
@@ -1612,6 +1607,66 @@ fn digest_into(
         container_ok: info.container_ok,
         bytes,
     }
+}
+
+/// The finding a compressed payload that gave no bytes gets.
+fn undecodable(failure: codec::Failure) -> (Kind, String) {
+    match failure {
+        codec::Failure::Unverifiable(why) => (Kind::Unverifiable, why),
+        // A payload that does not decode cannot have the promised content.
+        codec::Failure::Corrupt(why) => (Kind::HashMismatch, why),
+    }
+}
+
+/// What [`digest_read`] does before hashing a compressed payload, for a lane that hashes the
+/// plain bytes itself ([`lanes`]): the payload (its first chunk `buf[..n]`, and when that
+/// filled `buf`, the rest of `reader`, read through `buf`) decoded into `out`. A payload
+/// that fits one chunk is decoded from the chunk, without gathering it first. On failure,
+/// the same digests as [`digest_read`] gives.
+fn decode_in_lane(
+    codecs: &Codecs,
+    container: Container,
+    buf: &mut [u8],
+    n: usize,
+    reader: &mut dyn std::io::Read,
+    out: &mut Vec<u8>,
+) -> Result<(), Digests> {
+    let failed = |values| Digests {
+        values: Err(values),
+        container_ok: None,
+        bytes: 0,
+    };
+    let decoded = if n < buf.len() {
+        codecs.payload_into(container, &buf[..n], out)
+    } else {
+        PACKED
+            .with(|packed| {
+                let mut packed = packed.borrow_mut();
+                let mut gather = || -> std::io::Result<()> {
+                    let mut last = n;
+                    packed.extend_from_slice(&buf[..n]);
+                    while last == buf.len() {
+                        last = crate::store::fill(reader, buf)?;
+                        if packed.len() + last > codec::MAX_COMPRESSED_PAYLOAD {
+                            return Err(std::io::Error::other(
+                                "compressed payload larger than the limit",
+                            ));
+                        }
+                        packed.extend_from_slice(&buf[..last]);
+                    }
+                    Ok(())
+                };
+                let result = match gather() {
+                    Ok(()) => Ok(codecs.payload_into(container, &packed, out)),
+                    Err(e) => Err(e),
+                };
+                packed.clear();
+                codec::trim(&mut packed);
+                result
+            })
+            .map_err(|e| failed((Kind::Unreadable, format!("cannot read the payload: {e}"))))?
+    };
+    decoded.map_err(|f| failed(undecodable(f)))
 }
 
 /// The finding for one job given its content's digests, if any.

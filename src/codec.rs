@@ -130,44 +130,50 @@ impl Codecs {
     }
 
     /// Decode a compressed payload and hand its plain bytes to `sink`, through a per-thread
-    /// buffer (no allocation per file); on failure, why.
-    ///
-    /// DCN's own MD5 is not computed here: the caller hashes the output with the manifest's
-    /// SHA-256 or SHA-1, which any damage the MD5 would catch changes as well (a third of the
-    /// DCN decoding time was that MD5).
+    /// buffer (no allocation per DCN file); on failure, why.
     pub fn payload_with(
         &self,
         container: Container,
         bytes: &[u8],
         sink: &mut dyn FnMut(&[u8]),
     ) -> Result<(), Failure> {
-        if container != Container::Dcn {
-            return match self.payload(container, bytes) {
-                Decoded::Bytes(plain) => {
-                    sink(&plain);
-                    Ok(())
-                }
-                Decoded::Unverifiable(why) => Err(Failure::Unverifiable(why)),
-                Decoded::Corrupt(why) => Err(Failure::Corrupt(why)),
-            };
-        }
         DECODED.with(|out| {
             let mut out = out.borrow_mut();
-            let delta = bytes.get(4..).unwrap_or_default();
-            let done =
-                sxs_pa30::decode_into(delta, &[], &limits(), sxs_pa30::TargetHash::Skip, &mut out);
-            let result = match done {
-                Ok(()) => {
-                    sink(&out);
-                    Ok(())
-                }
-                Err(e) => Err(pa30_failure("the DCN-compressed payload", e)),
-            };
-            // Not cleared: the decoder overwrites what it keeps, and zeroing it again for
-            // every payload cost a memset of all the decoded bytes.
+            let result = self
+                .payload_into(container, bytes, &mut out)
+                .map(|()| sink(&out));
             trim(&mut out);
             result
         })
+    }
+
+    /// Decode a compressed payload into `out`, whose bytes it replaces; on failure, why.
+    /// DCN is decoded in `out`'s own memory, so a buffer reused from file to file allocates
+    /// nothing: its bytes are not cleared first, as the decoder overwrites what it keeps
+    /// (zeroing them for every payload cost a memset of all the decoded bytes).
+    ///
+    /// DCN's own MD5 is not computed here: the caller hashes the output with the manifest's
+    /// SHA-256 or SHA-1, which any damage the MD5 would catch changes as well (a third of the
+    /// DCN decoding time was that MD5).
+    pub fn payload_into(
+        &self,
+        container: Container,
+        bytes: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), Failure> {
+        if container == Container::Dcn {
+            let delta = bytes.get(4..).unwrap_or_default();
+            return sxs_pa30::decode_into(delta, &[], &limits(), sxs_pa30::TargetHash::Skip, out)
+                .map_err(|e| pa30_failure("the DCN-compressed payload", e));
+        }
+        match self.payload(container, bytes) {
+            Decoded::Bytes(plain) => {
+                *out = plain;
+                Ok(())
+            }
+            Decoded::Unverifiable(why) => Err(Failure::Unverifiable(why)),
+            Decoded::Corrupt(why) => Err(Failure::Corrupt(why)),
+        }
     }
 
     /// Decode any store file (manifest or payload), for `expand`.

@@ -10,8 +10,12 @@
 //!
 //! What a payload needs besides SHA-256 (SHA-1 for a legacy assembly, both for an
 //! inventory) is fed chunk by chunk as it is read. A compressed payload (its first chunk
-//! sniffed, before anything is hashed) is read to its end and decoded at once by the
-//! ordinary path ([`super::digest_read`]), so its findings are the same as anywhere else.
+//! sniffed, before anything is hashed) is read to its end and decoded into the lane's own
+//! buffer, with the same findings as the ordinary path ([`super::digest_read`]) when it
+//! does not decode; its plain bytes are then hashed in the lane like a file's. The lane
+//! keeps that buffer for its next compressed payload, up to [`DECODED_IN_LANE`] bytes; a
+//! payload that decodes to more is hashed at once, on one stream, and its buffer let go, so
+//! memory does not follow payload sizes.
 //!
 //! The engine touches no file itself: a [`Feed`] opens each payload (a reader from the
 //! store) and takes its digests.
@@ -26,7 +30,7 @@ use crate::findings::Kind;
 use crate::format::digest::Algorithm;
 use crate::format::Container;
 use crate::hash::Hashers;
-use crate::store::{fill, ReadInfo};
+use crate::store::fill;
 
 /// Payloads one worker hashes at once: as many streams as [`sxs_sha256x`] interleaves.
 pub(super) const LANES: usize = sxs_sha256x::LANES;
@@ -35,6 +39,12 @@ pub(super) const LANES: usize = sxs_sha256x::LANES;
 /// hashing reads what the kernel just copied; 64 KiB cost more system calls, 256 KiB
 /// measured the same as 128 (`benches/PERF-NOTES.md`, session 8).
 pub(super) const CHUNK: usize = 128 * 1024;
+
+/// The largest decoded payload a lane hashes beside the others, and the largest decode
+/// buffer it keeps between payloads: eight lanes (two workers) hold at most 32 MiB this way.
+/// Nearly all DCN payloads are far smaller (the full-scale bench image's 3,677 decode to
+/// 58 KiB on average).
+const DECODED_IN_LANE: usize = 4 << 20;
 
 /// A payload to hash: who it is (for [`Feed::done`]), what digests it needs, and its reader,
 /// or why it could not be opened.
@@ -59,7 +69,12 @@ struct Lane<'a> {
     reader: Option<Box<dyn Read + Send>>,
     hashers: Hashers,
     buf: AlignedBuf,
-    /// The chunk's bytes SHA-256 has not taken yet: `at..len` of the buffer's window.
+    /// A compressed payload's plain bytes, hashed from here instead of `buf` when
+    /// `in_decoded`.
+    decoded: Vec<u8>,
+    in_decoded: bool,
+    /// The bytes SHA-256 has not taken yet: `at..len` of the buffer's window, or of
+    /// `decoded`.
     at: usize,
     len: usize,
     /// Payload bytes read.
@@ -76,6 +91,8 @@ impl<'a> Lane<'a> {
             reader: None,
             hashers: Hashers::new(&[]),
             buf: AlignedBuf::with_capacity(CHUNK),
+            decoded: Vec::new(),
+            in_decoded: false,
             at: 0,
             len: 0,
             bytes: 0,
@@ -103,6 +120,9 @@ impl<'a> Lane<'a> {
             if self.ended {
                 let hashers = std::mem::replace(&mut self.hashers, Hashers::new(&[]));
                 self.reader = None;
+                if std::mem::take(&mut self.in_decoded) {
+                    self.trim_decoded();
+                }
                 let digests = Digests {
                     values: Ok(hashers.finish()),
                     container_ok: None,
@@ -120,21 +140,37 @@ impl<'a> Lane<'a> {
                     continue;
                 }
             };
-            if self.bytes == 0 && n > 0 && Container::sniff(&buf[..n]) != Container::Plain {
-                // Compressed: the usual path reads the rest, decodes and hashes.
-                let digests = super::digest_read(codecs, self.algorithms, &mut |sink| {
-                    sink(&buf[..n])?;
-                    let mut last = n;
-                    while last == CHUNK {
-                        last = fill(reader, buf)?;
-                        if last > 0 {
-                            sink(&buf[..last])?;
-                        }
-                    }
-                    Ok(ReadInfo::default())
-                });
-                self.reader = None;
-                feed.done(self.key, digests);
+            let container = if self.bytes == 0 && n > 0 {
+                Container::sniff(&buf[..n])
+            } else {
+                Container::Plain
+            };
+            if container != Container::Plain {
+                let decoded = &mut self.decoded;
+                if let Err(digests) =
+                    super::decode_in_lane(codecs, container, buf, n, reader, decoded)
+                {
+                    self.reader = None;
+                    self.trim_decoded();
+                    feed.done(self.key, digests);
+                    continue;
+                }
+                self.in_decoded = true;
+                self.ended = true;
+                self.bytes = decoded.len() as u64;
+                self.at = 0;
+                if decoded.len() > DECODED_IN_LANE {
+                    // Hashed at once rather than held while the other lanes go on.
+                    self.hashers.update(decoded);
+                    self.len = 0;
+                } else {
+                    self.hashers.update_others(decoded);
+                    self.len = if self.hashers.sha256_stream().is_some() {
+                        decoded.len()
+                    } else {
+                        0
+                    };
+                }
                 continue;
             }
             self.hashers.update_others(&buf[..n]);
@@ -146,6 +182,13 @@ impl<'a> Lane<'a> {
             } else {
                 0
             };
+        }
+    }
+
+    /// Let the decode buffer go when a large payload grew it past what a lane keeps.
+    fn trim_decoded(&mut self) {
+        if self.decoded.capacity() > DECODED_IN_LANE {
+            self.decoded = Vec::new();
         }
     }
 
@@ -189,6 +232,8 @@ pub(super) fn run<'a>(codecs: &Codecs, feed: &mut dyn Feed<'a>) {
             let Lane {
                 hashers,
                 buf,
+                decoded,
+                in_decoded,
                 at,
                 len,
                 ..
@@ -197,7 +242,12 @@ pub(super) fn run<'a>(codecs: &Codecs, feed: &mut dyn Feed<'a>) {
                 continue;
             };
             streams.push(stream);
-            data.push(&buf.window(CHUNK, 0)[*at..*len]);
+            let bytes: &[u8] = if *in_decoded {
+                decoded
+            } else {
+                buf.window(CHUNK, 0)
+            };
+            data.push(&bytes[*at..*len]);
             fed.push((at, *len));
         }
         if streams.is_empty() {
@@ -348,6 +398,116 @@ mod tests {
                 assert_eq!(values.get(a), want.as_deref(), "{key} {a:?}");
             }
         }
+    }
+
+    /// A DCN file of `plain`, as the store keeps one.
+    fn dcn(plain: &[u8]) -> Vec<u8> {
+        let delta = sxs_pa30::encode(plain, &[], &sxs_pa30::EncodeOptions::default());
+        [b"DCN\x01".as_slice(), &delta].concat()
+    }
+
+    #[test]
+    fn compressed_payloads_are_decoded_and_hashed_in_lanes_as_anywhere_else() {
+        const SHA256: &[Algorithm] = &[Algorithm::Sha256];
+        const BOTH: &[Algorithm] = &[Algorithm::Sha1, Algorithm::Sha256];
+        let noise = |len: usize, seed: u64| {
+            let mut v = vec![0u8; len];
+            crate::demo::rng::Rng::new(seed).fill_payload(&mut v);
+            v
+        };
+        // Plain contents: one that fits a chunk once compressed, one whose DCN file is
+        // larger than a chunk (gathered from several reads), one that decodes to more than
+        // a lane holds (hashed at once), an empty one; each beside plain payloads.
+        let small = noise(20_000, 1);
+        let spread = noise(3 * CHUNK, 2);
+        let big = noise(DECODED_IN_LANE + 1000, 3);
+        assert!(dcn(&spread).len() > CHUNK);
+        let mut payloads = Vec::new();
+        let mut plain: Vec<Option<Vec<u8>>> = Vec::new();
+        for (content, algorithms) in [
+            (&small, SHA256),
+            (&spread, BOTH),
+            (&big, SHA256),
+            (&Vec::new(), SHA256),
+            (&small, &[Algorithm::Sha1][..]),
+        ] {
+            payloads.push(Payload {
+                data: dcn(content),
+                ..payload(0, algorithms)
+            });
+            plain.push(Some(content.clone()));
+            payloads.push(payload(CHUNK + 77, SHA256));
+            plain.push(None);
+        }
+        // One that does not decode, one that cannot be verified here, one whose disk fails
+        // after its first chunk.
+        let mut corrupt = dcn(&small);
+        corrupt.truncate(corrupt.len() / 2);
+        let mut dcd = b"DCD\x01".to_vec();
+        dcd.extend_from_slice(&small);
+        for data in [corrupt, dcd] {
+            payloads.push(Payload {
+                data,
+                ..payload(0, SHA256)
+            });
+            plain.push(None);
+        }
+        payloads.push(Payload {
+            data: dcn(&spread),
+            fail_at: Some(CHUNK + 10),
+            ..payload(0, SHA256)
+        });
+        plain.push(None);
+        let codecs = Codecs { base: None };
+        let mut fake = Fake {
+            payloads,
+            next: 0,
+            got: BTreeMap::new(),
+        };
+        run(&codecs, &mut fake);
+        assert_eq!(fake.got.len(), fake.payloads.len());
+        let mut decoded = 0;
+        for (key, p) in fake.payloads.iter().enumerate() {
+            let got = &fake.got[&key];
+            // The ordinary path, over the same bytes and the same failing reader.
+            let mut reader = Reader {
+                data: p.data.clone(),
+                at: 0,
+                fail_at: p.fail_at,
+            };
+            let want = super::super::digest_read(&codecs, p.algorithms, &mut |sink| {
+                let mut buf = vec![0u8; CHUNK];
+                loop {
+                    let n = fill(&mut reader, &mut buf)?;
+                    if n > 0 {
+                        sink(&buf[..n])?;
+                    }
+                    if n < CHUNK {
+                        return Ok(crate::store::ReadInfo::default());
+                    }
+                }
+            });
+            assert_eq!(got.values, want.values, "{key}");
+            assert_eq!(got.bytes, want.bytes, "{key}");
+            assert_eq!(got.container_ok, want.container_ok, "{key}");
+            if let Some(content) = &plain[key] {
+                decoded += 1;
+                let values = got.values.as_ref().expect("digests");
+                assert_eq!(got.bytes, content.len() as u64, "{key}");
+                for &a in p.algorithms {
+                    let digest = crate::hash::digest(a, content);
+                    assert_eq!(values.get(a), Some(&digest[..]), "{key} {a:?}");
+                }
+            }
+        }
+        assert_eq!(decoded, 5);
+        let kinds: Vec<Kind> = (10..13)
+            .map(|k| fake.got[&k].values.as_ref().unwrap_err().0)
+            .collect();
+        assert_eq!(
+            kinds,
+            [Kind::HashMismatch, Kind::Unverifiable, Kind::Unreadable]
+        );
     }
 
     #[test]

@@ -250,7 +250,11 @@ mod unix {
     /// A single name that stays in its folder: the caller splits paths into names, and one
     /// holding a separator or a NUL, or naming a folder itself, is never looked up.
     fn is_plain_name(name: &str) -> bool {
-        !name.is_empty() && name != "." && name != ".." && !name.contains(['/', '\0'])
+        // memchr2: a `contains` of a char set went char by char, 0.5% of a full audit.
+        !name.is_empty()
+            && name != "."
+            && name != ".."
+            && memchr::memchr2(b'/', 0, name.as_bytes()).is_none()
     }
 
     impl OpenFolder for Folder {

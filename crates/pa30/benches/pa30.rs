@@ -1,5 +1,6 @@
-//! Throughput of the PA30 decoder on the seven real DCM manifests (MB/s of output), on a
-//! DCN-like 4 MiB payload (a delta against an empty source, as sxsaudit's demo payloads
+//! Throughput of the PA30 decoder on the seven real DCM manifests (MB/s of output), on the
+//! real msdelta.dll delta of `pa30-raw-msdelta-26100` (a 64 KiB target made from a 340 KB
+//! executable source: mostly matches, short literal runs), on a DCN-like 4 MiB payload (a delta against an empty source, as sxsaudit's demo payloads
 //! are made), and of encode + decode on a synthetic manifest-sized input. Real samples are
 //! read at run time; the real-data group is skipped when they are absent.
 
@@ -82,6 +83,38 @@ fn real_manifests(c: &mut Criterion) {
     g.throughput(Throughput::Bytes(small_total as u64));
     g.bench_function(format!("{} small real DCM manifests", small.len()), |b| {
         b.iter(|| decode_all(&small))
+    });
+    g.finish();
+}
+
+fn real_msdelta(c: &mut Criterion) {
+    let Some(root) = realdata() else { return };
+    let dir = root.join("pa30-raw-msdelta-26100");
+    let read = |n: &str| std::fs::read(dir.join(n));
+    let (Ok(delta), Ok(source), Ok(target)) =
+        (read("delta.pa30"), read("source.bin"), read("target.bin"))
+    else {
+        eprintln!("skipped: no delta, source and target in {}", dir.display());
+        return;
+    };
+    let limits = Limits::default();
+    let mut out = Vec::new();
+    decode_into(&delta, &source, &limits, TargetHash::Skip, &mut out).unwrap();
+    assert!(out == target);
+    let mut g = c.benchmark_group("decode");
+    g.throughput(Throughput::Bytes(target.len() as u64));
+    g.bench_function("real msdelta delta against its source, decode_into", |b| {
+        b.iter(|| {
+            decode_into(
+                black_box(&delta),
+                &source,
+                &limits,
+                TargetHash::Skip,
+                &mut out,
+            )
+            .ok();
+            black_box(out.len())
+        })
     });
     g.finish();
 }
@@ -186,5 +219,5 @@ fn synthetic(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, real_manifests, dcn_like, synthetic);
+criterion_group!(benches, real_manifests, real_msdelta, dcn_like, synthetic);
 criterion_main!(benches);

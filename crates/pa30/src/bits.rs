@@ -70,12 +70,16 @@ impl<'a> BitReader<'a> {
     /// local and store it back with [`set_pos`](Self::set_pos).
     #[inline(always)]
     pub(crate) fn peek_at(&self, pos: usize) -> u64 {
-        let byte = pos >> 3;
-        let word = match self.data.get(byte..).and_then(|s| s.first_chunk::<8>()) {
+        self.word_at(pos >> 3) >> (pos & 7)
+    }
+
+    /// The 64 stream bits starting at byte `byte`, the first in bit 0; zeros past the slice.
+    #[inline(always)]
+    pub(crate) fn word_at(&self, byte: usize) -> u64 {
+        match self.data.get(byte..).and_then(|s| s.first_chunk::<8>()) {
             Some(chunk) => u64::from_le_bytes(*chunk),
             None => self.peek_tail(byte),
-        };
-        word >> (pos & 7)
+        }
     }
 
     /// The last (fewer than 8) bytes, zero-extended.

@@ -532,46 +532,13 @@ fn decode_patch_with(
         // right after the literals that ran out (bits past the end read as zero, so no
         // other error can come first), and a run of literals read from those zeros stops
         // there, after at most five.
-        let mut bits = br.peek();
-        let mut e = cache.trees.main.entry(bits);
+        let bits = br.peek();
+        let e = cache.trees.main.entry(bits);
         if is_literal(e) {
             // pos + SLACK ≤ out.len() and pos < limit, so lit_end > pos.
             let lit_end = limit.min(out.len() - LITERALS_PER_PEEK);
-            let bit_end = br.end();
-            let mut bp = br.pos();
-            loop {
-                let n_max = (lit_end - pos).min(LITERALS_PER_PEEK);
-                let Some(dst) = out.get_mut(pos..pos + LITERALS_PER_PEEK) else {
-                    return Err(Error::Corrupt("internal: working buffer too short"));
-                };
-                let mut n = 0usize;
-                loop {
-                    let l = e & 0xFF;
-                    dst[n] = (e >> 8) as u8;
-                    bits >>= l;
-                    bp += l as usize;
-                    n += 1;
-                    if n == n_max {
-                        break;
-                    }
-                    e = cache.trees.main.entry(bits);
-                    if !is_literal(e) {
-                        break;
-                    }
-                }
-                pos += n;
-                if bp > bit_end {
-                    return Err(Error::Truncated);
-                }
-                if pos >= lit_end {
-                    break;
-                }
-                bits = br.peek_at(bp);
-                e = cache.trees.main.entry(bits);
-                if !is_literal(e) {
-                    break;
-                }
-            }
+            let (p, bp) = literals(&cache.trees.main, &br, e, bits, out, pos, lit_end)?;
+            pos = p;
             br.set_pos(bp);
             continue;
         }
@@ -719,6 +686,75 @@ fn decode_patch_with(
     }
     out.truncate(t);
     Ok(())
+}
+
+/// The literal fast path: table-resolved literals from `pos` (`e`, a literal, is the entry
+/// for `bits`, the stream peeked at the reader's position), up to five per top-up of the
+/// bit buffer, until a symbol that is not such a literal, or `lit_end` (> `pos`; `out`
+/// holds [`LITERALS_PER_PEEK`] bytes past it). Returns the output and bit positions after
+/// them. Running out of bits is reported right after the batch that ran out (bits past the
+/// end read as zero, so no other error can come first), after at most five literals.
+///
+/// A function of its own so that its handful of variables stay in registers: inlined into
+/// the decoder's loop, the bit position was kept on the stack, and each literal's
+/// update of it waited on the last one's store.
+#[inline(never)]
+fn literals(
+    main: &MainDecoder,
+    br: &BitReader<'_>,
+    mut e: u32,
+    mut bits: u64,
+    out: &mut [u8],
+    mut pos: usize,
+    lit_end: usize,
+) -> Result<(usize, usize), Error> {
+    let bit_end = br.end();
+    let bp = br.pos();
+    // `bits` holds the stream up to byte `next`, its last `valid` bits: a top-up loads from
+    // `next`, an address known a batch ahead, instead of peeking afresh at the position the
+    // batch's code lengths give, which put a load and two shifts on the chain of look-ups.
+    let mut next = (bp >> 3) + 8;
+    let mut valid = 64 - (bp & 7) as u32;
+    loop {
+        let n_max = (lit_end - pos).min(LITERALS_PER_PEEK);
+        let Some(dst) = out.get_mut(pos..pos + LITERALS_PER_PEEK) else {
+            return Err(Error::Corrupt("internal: working buffer too short"));
+        };
+        let mut n = 0usize;
+        loop {
+            let l = e & 0xFF;
+            dst[n] = (e >> 8) as u8;
+            bits >>= l;
+            // At least 56 − 4·11 bits were left for this code.
+            valid -= l;
+            n += 1;
+            if n == n_max {
+                break;
+            }
+            e = main.entry(bits);
+            if !is_literal(e) {
+                break;
+            }
+        }
+        pos += n;
+        let bp = next * 8 - valid as usize;
+        if bp > bit_end {
+            return Err(Error::Truncated);
+        }
+        if pos >= lit_end || !is_literal(e) {
+            return Ok((pos, bp));
+        }
+        // 1 ≤ valid ≤ 63: a batch takes at least one code, and at most 55 of the 56 or more
+        // bits a top-up leaves (57 or more at the start). Adding the whole bytes that fit
+        // leaves 56 to 63 bits: valid + 8·⌊(63 − valid)/8⌋ = 56 + valid mod 8 = valid | 56.
+        bits |= br.word_at(next) << (valid & 63);
+        next += ((63 - valid) >> 3) as usize;
+        valid |= 56;
+        e = main.entry(bits);
+        if !is_literal(e) {
+            return Ok((pos, next * 8 - valid as usize));
+        }
+    }
 }
 
 /// A match that starts in the source (window position `ws` < S, `avail` = S − ws source
