@@ -43,7 +43,7 @@ pub(super) const CHUNK: usize = 128 * 1024;
 /// The largest decoded payload a lane hashes beside the others, and the largest decode
 /// buffer it keeps between payloads: eight lanes (two workers) hold at most 32 MiB this way.
 /// Nearly all DCN payloads are far smaller (the full-scale bench image's 3,677 decode to
-/// 58 KiB on average).
+/// 64 KB on average).
 const DECODED_IN_LANE: usize = 4 << 20;
 
 /// A payload to hash: who it is (for [`Feed::done`]), what digests it needs, and its reader,
