@@ -1567,12 +1567,7 @@ fn digest_into(
             }
         }
         if compressed.is_some() {
-            if packed.len() + chunk.len() > codec::MAX_COMPRESSED_PAYLOAD {
-                return Err(std::io::Error::other(
-                    "compressed payload larger than the limit",
-                ));
-            }
-            packed.extend_from_slice(chunk);
+            gather(packed, chunk)?;
         } else {
             hashers.update(chunk);
             bytes += chunk.len() as u64;
@@ -1609,6 +1604,18 @@ fn digest_into(
     }
 }
 
+/// Add a chunk of a compressed payload to the bytes gathered before decoding, within
+/// [`codec::MAX_COMPRESSED_PAYLOAD`].
+fn gather(packed: &mut Vec<u8>, chunk: &[u8]) -> std::io::Result<()> {
+    if packed.len() + chunk.len() > codec::MAX_COMPRESSED_PAYLOAD {
+        return Err(std::io::Error::other(
+            "compressed payload larger than the limit",
+        ));
+    }
+    packed.extend_from_slice(chunk);
+    Ok(())
+}
+
 /// The finding a compressed payload that gave no bytes gets.
 fn undecodable(failure: codec::Failure) -> (Kind, String) {
     match failure {
@@ -1642,21 +1649,16 @@ fn decode_in_lane(
         PACKED
             .with(|packed| {
                 let mut packed = packed.borrow_mut();
-                let mut gather = || -> std::io::Result<()> {
+                let mut read_all = || -> std::io::Result<()> {
                     let mut last = n;
-                    packed.extend_from_slice(&buf[..n]);
+                    gather(&mut packed, &buf[..n])?;
                     while last == buf.len() {
                         last = crate::store::fill(reader, buf)?;
-                        if packed.len() + last > codec::MAX_COMPRESSED_PAYLOAD {
-                            return Err(std::io::Error::other(
-                                "compressed payload larger than the limit",
-                            ));
-                        }
-                        packed.extend_from_slice(&buf[..last]);
+                        gather(&mut packed, &buf[..last])?;
                     }
                     Ok(())
                 };
-                let result = match gather() {
+                let result = match read_all() {
                     Ok(()) => Ok(codecs.payload_into(container, &packed, out)),
                     Err(e) => Err(e),
                 };
