@@ -429,12 +429,9 @@ pub fn run(image: &Image, codecs: &Codecs, opts: &Options) -> Result<Audit> {
             for p in planned.iter_mut().filter(|p| !p.finished) {
                 finish(p, state, &observe);
             }
-            for f in early.iter_mut().filter(|h| h.pending) {
-                if let Some(f) = f.finding.as_mut() {
-                    if let Some(s) = state {
-                        with_owners(f, s);
-                    }
-                    observe(f);
+            for h in early.iter_mut().filter(|h| h.pending) {
+                if let Some(f) = h.finding.as_mut() {
+                    announce(f, state, &observe);
                 }
             }
         },
@@ -662,10 +659,7 @@ fn settle_content<'j>(
         let mut finding = verdict(job, digests);
         let pending = finding.is_some() && loaded.is_none();
         if let (Some(f), Some(state)) = (finding.as_mut(), loaded) {
-            if let Some(s) = state {
-                with_owners(f, s);
-            }
-            observe(f);
+            announce(f, state, observe);
         }
         // A payload that matches and goes in no inventory leaves nothing: most of them.
         if finding.is_some() || inventory {
@@ -682,6 +676,14 @@ fn settle_content<'j>(
             });
         }
     }
+}
+
+/// A hashed payload's finding, given its owning packages and announced to the observer.
+fn announce(f: &mut Finding, state: Option<&ServicingState>, observe: &impl Fn(&Finding)) {
+    if let Some(s) = state {
+        with_owners(f, s);
+    }
+    observe(f);
 }
 
 /// Who a payload recorded in an inventory is.

@@ -63,9 +63,8 @@ pub(super) trait Feed<'a> {
 }
 
 /// One payload being hashed, and its buffer.
-struct Lane<'a> {
+struct Lane {
     key: usize,
-    algorithms: &'a [Algorithm],
     reader: Option<Box<dyn Read + Send>>,
     hashers: Hashers,
     buf: AlignedBuf,
@@ -83,11 +82,10 @@ struct Lane<'a> {
     ended: bool,
 }
 
-impl<'a> Lane<'a> {
+impl Lane {
     fn new() -> Self {
         Lane {
             key: 0,
-            algorithms: &[],
             reader: None,
             hashers: Hashers::new(&[]),
             buf: AlignedBuf::with_capacity(CHUNK),
@@ -102,7 +100,7 @@ impl<'a> Lane<'a> {
 
     /// Make sure the lane has bytes for SHA-256, finishing payloads and taking new ones as
     /// needed; `false` when the feed has no more.
-    fn refill(&mut self, feed: &mut dyn Feed<'a>, codecs: &Codecs) -> bool {
+    fn refill<'a>(&mut self, feed: &mut dyn Feed<'a>, codecs: &Codecs) -> bool {
         loop {
             let Some(reader) = self.reader.as_mut() else {
                 let Some(next) = feed.next() else {
@@ -155,34 +153,36 @@ impl<'a> Lane<'a> {
                     feed.done(self.key, digests);
                     continue;
                 }
+                let len = decoded.len();
                 self.in_decoded = true;
-                self.ended = true;
-                self.bytes = decoded.len() as u64;
-                self.at = 0;
-                if decoded.len() > DECODED_IN_LANE {
+                self.hold(len, true);
+                if len > DECODED_IN_LANE {
                     // Hashed at once rather than held while the other lanes go on.
-                    self.hashers.update(decoded);
-                    self.len = 0;
-                } else {
-                    self.hashers.update_others(decoded);
-                    self.len = if self.hashers.sha256_stream().is_some() {
-                        decoded.len()
-                    } else {
-                        0
-                    };
+                    if let Some(stream) = self.hashers.sha256_stream() {
+                        stream.update(&self.decoded);
+                    }
+                    self.at = self.len;
                 }
                 continue;
             }
-            self.hashers.update_others(&buf[..n]);
-            self.bytes += n as u64;
-            self.ended = n < CHUNK;
-            self.at = 0;
-            self.len = if self.hashers.sha256_stream().is_some() {
-                n
-            } else {
-                0
-            };
+            self.hold(n, n < CHUNK);
         }
+    }
+
+    /// The payload's next `n` bytes are the first of the lane's bytes (the chunk, or the
+    /// decoded payload): feed them to every digest but SHA-256, and leave them for SHA-256,
+    /// which takes them beside the other lanes' ([`run`]), when the payload needs it.
+    fn hold(&mut self, n: usize, ended: bool) {
+        let bytes = &held(&mut self.buf, &self.decoded, self.in_decoded)[..n];
+        self.hashers.update_others(bytes);
+        self.bytes += n as u64;
+        self.ended = ended;
+        self.at = 0;
+        self.len = if self.hashers.sha256_stream().is_some() {
+            n
+        } else {
+            0
+        };
     }
 
     /// Let the decode buffer go when a large payload grew it past what a lane keeps.
@@ -192,15 +192,23 @@ impl<'a> Lane<'a> {
         }
     }
 
-    fn start(&mut self, key: usize, algorithms: &'a [Algorithm], reader: Box<dyn Read + Send>) {
+    fn start(&mut self, key: usize, algorithms: &[Algorithm], reader: Box<dyn Read + Send>) {
         self.key = key;
-        self.algorithms = algorithms;
         self.reader = Some(reader);
         self.hashers = Hashers::new(algorithms);
         self.at = 0;
         self.len = 0;
         self.bytes = 0;
         self.ended = false;
+    }
+}
+
+/// Where a lane's bytes are: its chunk buffer, or the payload it decoded.
+fn held<'b>(buf: &'b mut AlignedBuf, decoded: &'b [u8], in_decoded: bool) -> &'b [u8] {
+    if in_decoded {
+        decoded
+    } else {
+        buf.window(CHUNK, 0)
     }
 }
 
@@ -216,7 +224,7 @@ fn unreadable(e: &io::Error, bytes: u64) -> Digests {
 
 /// Hash every payload `feed` gives, [`LANES`] at a time, until it has no more.
 pub(super) fn run<'a>(codecs: &Codecs, feed: &mut dyn Feed<'a>) {
-    let mut lanes: Vec<Lane<'a>> = (0..LANES).map(|_| Lane::new()).collect();
+    let mut lanes: Vec<Lane> = (0..LANES).map(|_| Lane::new()).collect();
     let mut dry = false;
     loop {
         for lane in lanes.iter_mut() {
@@ -242,12 +250,7 @@ pub(super) fn run<'a>(codecs: &Codecs, feed: &mut dyn Feed<'a>) {
                 continue;
             };
             streams.push(stream);
-            let bytes: &[u8] = if *in_decoded {
-                decoded
-            } else {
-                buf.window(CHUNK, 0)
-            };
-            data.push(&bytes[*at..*len]);
+            data.push(&held(buf, decoded, *in_decoded)[*at..*len]);
             fed.push((at, *len));
         }
         if streams.is_empty() {
