@@ -6,8 +6,13 @@
 //! state the previous one produced: a stream waits out the instruction's latency 32 times a
 //! block, while the unit could start another one every cycle or two. Streams that do not
 //! depend on each other fill those waits. Measured on one core of our 2-core AMD EPYC
-//! (Zen 3) VM, hashing 256 KiB buffers in memory: `sha2` 0.11, one stream, 1.59 GB/s; this
-//! crate, 2 streams 2.28 GB/s, 3 streams 2.72 GB/s, 4 streams 3.05 GB/s. The audit reads
+//! (Zen 3) VM, in memory, 128 KiB of each stream at a time (`cargo bench --bench stages --
+//! hash/sha256x`, two alternating runs): `sha2` 0.11, one stream, 1.57/1.55 GB/s; this
+//! crate, 2 streams 2.86/2.74 GB/s, 3 streams 3.19/2.83 GB/s, 4 streams 3.29/3.07 GB/s.
+//! The block function spells out its sixteen groups of four rounds, so that every index
+//! into the message schedule is a constant; written as a loop over the groups, the schedule
+//! went through the stack at computed addresses, and the same runs gave 2.16/2.03,
+//! 2.51/2.45 and 2.63/2.56 GB/s (`benches/PERF-NOTES.md`, session 11). The audit reads
 //! tens of thousands of independent payloads, so it always has streams to interleave: the
 //! minimal read-and-hash loop over the full-scale bench image went from 2.0 s (one `sha2`
 //! stream a thread) to 1.2-1.3 s with [`LANES`] streams a thread (`benches/PERF-NOTES.md`,
@@ -344,22 +349,29 @@ mod x86 {
                     *w = _mm_shuffle_epi8(_mm_loadu_si128(p.add(16 * j).cast()), swap);
                 }
             }
-            // Four rounds at a time: w[l][i % 4] holds w[4i..4i+4] when they run.
-            for i in 0..16 {
-                let k = _mm_loadu_si128(K.as_ptr().add(4 * i).cast());
-                for l in 0..N {
-                    let j = i % 4;
-                    if i >= 4 {
-                        let [m0, m1, m2, m3] = [0, 1, 2, 3].map(|d| w[l][(j + d) % 4]);
-                        let s0 = _mm_sha256msg1_epu32(m0, m1);
-                        let t = _mm_add_epi32(s0, _mm_alignr_epi8(m3, m2, 4));
-                        w[l][j] = _mm_sha256msg2_epu32(t, m3);
+            // Four rounds at a time: w[l][i % 4] holds w[4i..4i+4] when they run. Spelled
+            // out for each i, so that every index is a constant: as a loop, the schedule went
+            // through the stack at computed addresses, 20% slower (see the module doc).
+            macro_rules! rounds {
+                ($($i:literal)*) => {$({
+                    const J: usize = $i % 4;
+                    let k = _mm_loadu_si128(K.as_ptr().add(4 * $i).cast());
+                    for l in 0..N {
+                        // The first 16 rounds take the message words as they are.
+                        if $i >= 4 {
+                            let [m0, m1, m2, m3] = [0, 1, 2, 3].map(|d| w[l][(J + d) % 4]);
+                            let s0 = _mm_sha256msg1_epu32(m0, m1);
+                            let t = _mm_add_epi32(s0, _mm_alignr_epi8(m3, m2, 4));
+                            w[l][J] = _mm_sha256msg2_epu32(t, m3);
+                        }
+                        let wk = _mm_add_epi32(w[l][J], k);
+                        cdgh[l] = _mm_sha256rnds2_epu32(cdgh[l], abef[l], wk);
+                        abef[l] =
+                            _mm_sha256rnds2_epu32(abef[l], cdgh[l], _mm_shuffle_epi32(wk, 0x0E));
                     }
-                    let wk = _mm_add_epi32(w[l][j], k);
-                    cdgh[l] = _mm_sha256rnds2_epu32(cdgh[l], abef[l], wk);
-                    abef[l] = _mm_sha256rnds2_epu32(abef[l], cdgh[l], _mm_shuffle_epi32(wk, 0x0E));
-                }
+                })*};
             }
+            rounds!(0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15);
             for l in 0..N {
                 abef[l] = _mm_add_epi32(abef[l], abef0[l]);
                 cdgh[l] = _mm_add_epi32(cdgh[l], cdgh0[l]);
