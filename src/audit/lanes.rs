@@ -2,7 +2,7 @@
 //!
 //! One SHA-256 stream leaves most of a core's SHA unit waiting on its own results; streams of
 //! different payloads interleaved on the same core do not ([`sxs_sha256x`]: one core's
-//! SHA-256 went from 1.59 to 3.05 GB/s with four streams). So each worker keeps [`LANES`]
+//! SHA-256 went from 1.57 to 3.29 GB/s with four streams). So each worker keeps [`LANES`]
 //! payloads open, reads a chunk of each into the lane's own page-aligned buffer, and feeds
 //! the chunks' whole blocks to [`sxs_sha256x::update_together`]. A lane whose chunk is used
 //! up reads the next one, or, at the end of its payload, hands the digests over and takes
