@@ -1535,18 +1535,34 @@ pub fn digest_path(
 
 /// [`digest_path`] for a file given by how to read it (a path, or a name in an open folder).
 fn digest_read(codecs: &Codecs, algorithms: &[Algorithm], read: &mut ReadWith<'_>) -> Digests {
-    PACKED.with(|packed| {
-        let mut packed = packed.borrow_mut();
-        let digests = digest_into(codecs, read, algorithms, &mut packed);
-        packed.clear();
-        codec::trim(&mut packed);
-        digests
-    })
+    with_packed(|packed| digest_into(codecs, read, algorithms, packed))
 }
 
 thread_local! {
     /// A compressed payload's bytes, gathered before decoding; reused from file to file.
     static PACKED: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Run `f` with this thread's (empty) buffer for gathering a compressed payload, and empty it
+/// again after, giving its memory back if one big payload made it large.
+fn with_packed<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
+    PACKED.with(|packed| {
+        let mut packed = packed.borrow_mut();
+        let result = f(&mut packed);
+        packed.clear();
+        codec::trim(&mut packed);
+        result
+    })
+}
+
+/// What a read error leaves of a payload's digests: the bytes read before it, and the
+/// finding.
+fn unreadable(e: &std::io::Error, bytes: u64) -> Digests {
+    Digests {
+        values: Err((Kind::Unreadable, format!("cannot read the payload: {e}"))),
+        container_ok: None,
+        bytes,
+    }
 }
 
 /// [`digest_read`] with the per-thread buffer for compressed payloads.
@@ -1578,13 +1594,7 @@ fn digest_into(
     });
     let info = match read {
         Ok(info) => info,
-        Err(e) => {
-            return Digests {
-                values: Err((Kind::Unreadable, format!("cannot read the payload: {e}"))),
-                container_ok: None,
-                bytes,
-            }
-        }
+        Err(e) => return unreadable(&e, bytes),
     };
     if let Some(c) = compressed {
         let decoded = codecs.payload_with(c, packed, &mut |plain| {
@@ -1640,37 +1650,25 @@ fn decode_in_lane(
     reader: &mut dyn std::io::Read,
     out: &mut Vec<u8>,
 ) -> Result<(), Digests> {
-    let failed = |values| Digests {
-        values: Err(values),
-        container_ok: None,
-        bytes: 0,
-    };
     let decoded = if n < buf.len() {
         codecs.payload_into(container, &buf[..n], out)
     } else {
-        PACKED
-            .with(|packed| {
-                let mut packed = packed.borrow_mut();
-                let mut read_all = || -> std::io::Result<()> {
-                    let mut last = n;
-                    gather(&mut packed, &buf[..n])?;
-                    while last == buf.len() {
-                        last = crate::store::fill(reader, buf)?;
-                        gather(&mut packed, &buf[..last])?;
-                    }
-                    Ok(())
-                };
-                let result = match read_all() {
-                    Ok(()) => Ok(codecs.payload_into(container, &packed, out)),
-                    Err(e) => Err(e),
-                };
-                packed.clear();
-                codec::trim(&mut packed);
-                result
-            })
-            .map_err(|e| failed((Kind::Unreadable, format!("cannot read the payload: {e}"))))?
+        with_packed(|packed| {
+            let mut last = n;
+            gather(packed, &buf[..n])?;
+            while last == buf.len() {
+                last = crate::store::fill(reader, buf)?;
+                gather(packed, &buf[..last])?;
+            }
+            Ok(codecs.payload_into(container, packed, out))
+        })
+        .map_err(|e| unreadable(&e, 0))?
     };
-    decoded.map_err(|f| failed(undecodable(f)))
+    decoded.map_err(|f| Digests {
+        values: Err(undecodable(f)),
+        container_ok: None,
+        bytes: 0,
+    })
 }
 
 /// The finding for one job given its content's digests, if any.

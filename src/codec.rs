@@ -24,7 +24,12 @@ thread_local! {
 
 /// Give back a per-thread buffer's memory when one big file made it large.
 pub fn trim(buf: &mut Vec<u8>) {
-    if buf.capacity() > RETAINED_BUFFER {
+    trim_above(buf, RETAINED_BUFFER);
+}
+
+/// Give back a reused buffer's memory when it grew past `keep` bytes.
+pub fn trim_above(buf: &mut Vec<u8>, keep: usize) {
+    if buf.capacity() > keep {
         *buf = Vec::new();
     }
 }

@@ -25,8 +25,7 @@ use std::io::{self, Read};
 use sxs_iobuf::AlignedBuf;
 
 use super::Digests;
-use crate::codec::Codecs;
-use crate::findings::Kind;
+use crate::codec::{self, Codecs};
 use crate::format::digest::Algorithm;
 use crate::format::Container;
 use crate::hash::Hashers;
@@ -108,7 +107,7 @@ impl Lane {
                 };
                 match next.reader {
                     Ok(reader) => self.start(next.key, next.algorithms, reader),
-                    Err(e) => feed.done(next.key, unreadable(&e, 0)),
+                    Err(e) => feed.done(next.key, super::unreadable(&e, 0)),
                 }
                 continue;
             };
@@ -134,7 +133,7 @@ impl Lane {
                 Ok(n) => n,
                 Err(e) => {
                     self.reader = None;
-                    feed.done(self.key, unreadable(&e, self.bytes));
+                    feed.done(self.key, super::unreadable(&e, self.bytes));
                     continue;
                 }
             };
@@ -187,9 +186,7 @@ impl Lane {
 
     /// Let the decode buffer go when a large payload grew it past what a lane keeps.
     fn trim_decoded(&mut self) {
-        if self.decoded.capacity() > DECODED_IN_LANE {
-            self.decoded = Vec::new();
-        }
+        codec::trim_above(&mut self.decoded, DECODED_IN_LANE);
     }
 
     fn start(&mut self, key: usize, algorithms: &[Algorithm], reader: Box<dyn Read + Send>) {
@@ -209,16 +206,6 @@ fn held<'b>(buf: &'b mut AlignedBuf, decoded: &'b [u8], in_decoded: bool) -> &'b
         decoded
     } else {
         buf.window(CHUNK, 0)
-    }
-}
-
-/// What a read error leaves: the bytes read before it, and the same finding as a payload read
-/// in one go ([`super::digest_read`]).
-fn unreadable(e: &io::Error, bytes: u64) -> Digests {
-    Digests {
-        values: Err((Kind::Unreadable, format!("cannot read the payload: {e}"))),
-        container_ok: None,
-        bytes,
     }
 }
 
@@ -269,6 +256,7 @@ pub(super) fn run<'a>(codecs: &Codecs, feed: &mut dyn Feed<'a>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::findings::Kind;
     use std::collections::BTreeMap;
 
     /// A payload as the fake feed serves it.
